@@ -192,10 +192,10 @@ private:
                          .arg(text, allowedValues(m_field)));
     }
 
-    QString outside(qint64 value) const
+    QString outside(const QString &text) const
     {
         return error(
-            QStringLiteral("%1 is outside %2-%3").arg(value).arg(info().min).arg(info().max));
+            QStringLiteral("%1 is outside %2-%3").arg(text).arg(info().min).arg(info().max));
     }
 
     quint64 rangeBits(int from, int to, int step) const
@@ -222,13 +222,15 @@ private:
     }
 
     // A value of this field: a number or a name. Sets *value, or returns an error.
-    QString value(const QString &text, int *value) const
+    QString value(const QString &text, int *result, const QString &entry) const
     {
+        if (text.isEmpty())
+            return notANumber(entry);
         const qint64 n = number(text);
         if (n >= 0) {
             if (n < info().min || n > info().max)
-                return outside(n);
-            *value = int(n);
+                return outside(text);
+            *result = int(n);
             return QString();
         }
         if (m_field == Month || m_field == DayOfWeek) {
@@ -237,7 +239,7 @@ private:
             for (int i = 0; i < count; ++i) {
                 const char *name = m_field == Month ? monthNames[size_t(i)] : dayNames[size_t(i)];
                 if (upper == QLatin1String(name)) {
-                    *value = m_field == Month ? i + 1 : i;
+                    *result = m_field == Month ? i + 1 : i;
                     return QString();
                 }
             }
@@ -255,7 +257,7 @@ private:
                 return error(QStringLiteral("\"%1\": # is only allowed in day of week").arg(entry));
             const qsizetype hash = entry.indexOf(QLatin1Char('#'));
             int weekday = 0;
-            const QString message = value(entry.left(hash), &weekday);
+            const QString message = value(entry.left(hash), &weekday, entry);
             if (!message.isEmpty())
                 return message;
             const QString occurrence = entry.mid(hash + 1);
@@ -265,8 +267,8 @@ private:
                                             "1-5")
                                  .arg(occurrence, entry));
             if (n < 1 || n > 5)
-                return error(
-                    QStringLiteral("occurrence %1 in \"%2\" is outside 1-5").arg(n).arg(entry));
+                return error(QStringLiteral("occurrence %1 in \"%2\" is outside 1-5")
+                                 .arg(occurrence, entry));
             mask->nthWeekdays[size_t(weekday % 7)] |= quint8(1u << n);
             return QString();
         }
@@ -284,7 +286,7 @@ private:
             !entry.contains(QLatin1Char('/')) && !entry.contains(QLatin1Char('-'))) {
             if (m_field == DayOfWeek) {
                 int weekday = 0;
-                const QString message = value(entry.chopped(1), &weekday);
+                const QString message = value(entry.chopped(1), &weekday, entry);
                 if (!message.isEmpty())
                     return message;
                 mask->lastWeekdays |= quint8(1u << (weekday % 7));
@@ -315,8 +317,7 @@ private:
                                  .arg(valueCount));
             if (n < 1 || n > valueCount)
                 return error(QStringLiteral("step %1 in \"%2\" is outside 1-%3")
-                                 .arg(n)
-                                 .arg(entry)
+                                 .arg(stepText, entry)
                                  .arg(valueCount));
             step = int(n);
             hasStep = true;
@@ -333,10 +334,10 @@ private:
         } else {
             const qsizetype dash = base.indexOf(QLatin1Char('-'));
             if (dash >= 0) {
-                QString message = value(base.left(dash), &from);
+                QString message = value(base.left(dash), &from, entry);
                 if (!message.isEmpty())
                     return message;
-                message = value(base.mid(dash + 1), &to);
+                message = value(base.mid(dash + 1), &to, entry);
                 if (!message.isEmpty())
                     return message;
                 // FRI-SUN: a day-of-week range may end at Sunday written as 0 or SUN.
@@ -349,7 +350,7 @@ private:
                                      .arg(info().min)
                                      .arg(info().max));
             } else {
-                const QString message = value(base, &from);
+                const QString message = value(base, &from, entry);
                 if (!message.isEmpty())
                     return message;
                 if (!hasStep)

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <QtCore/qglobal.h>
+#include <QtCore/qobjectdefs.h>
+
+#if defined(WARDEN_CORE_STATIC)
+#define WARDEN_CORE_EXPORT
+#elif defined(WARDEN_CORE_BUILDING)
+#define WARDEN_CORE_EXPORT Q_DECL_EXPORT
+#else
+#define WARDEN_CORE_EXPORT Q_DECL_IMPORT
+#endif
+
+/*!
+    The Warden namespace holds the enums shared by every part of Warden, registered with
+    the meta-object system so that they print by name (QDebug, QMetaEnum, the store).
+*/
+namespace Warden {
+Q_NAMESPACE_EXPORT(WARDEN_CORE_EXPORT)
+
+//! What a user sees of a worker.
+enum class WorkerState {
+    Stopped,  //!< not started, or stopped
+    Idle,     //!< started, waiting for its next tick
+    Waiting,  //!< standby: another node holds the worker's leader lease
+    Running,  //!< a run is in progress
+    Stopping, //!< stop requested; the current run has been asked to finish
+    Disabled, //!< started, but disabled (per worker, paused, or the host's global switch)
+    Failed,   //!< cannot run (for example: its schedule can never fire again)
+};
+Q_ENUM_NS(WorkerState)
+
+//! How one run ended.
+enum class RunOutcome {
+    Succeeded, //!< doWork() returned without reporting an error
+    Failed,    //!< doWork() threw, or reported an error with RunContext::fail()
+    TimedOut,  //!< the per-run timeout fired and the run then finished
+    Cancelled, //!< the run was cut short by a stop request (shutdown, disable, lease lost)
+    Skipped,   //!< the tick did not run: the per-run lock was held elsewhere, or it could not be
+               //!< acquired
+    Abandoned, //!< the run did not finish within the host's shutdown timeout
+};
+Q_ENUM_NS(RunOutcome)
+
+//! How a worker uses its lock.
+enum class LockMode {
+    None,   //!< no lock: every node that has the worker runs it
+    PerRun, //!< every run acquires the lock; a node that cannot acquire it skips the tick
+    Leader, //!< one node holds the lock and runs the worker; the others stand by (Waiting)
+};
+Q_ENUM_NS(LockMode)
+
+//! What a periodic worker does with a tick it missed (previous run still going, process suspended).
+enum class MisfirePolicy {
+    RunOnce, //!< run once, at once, then go on with the schedule
+    Skip,    //!< skip to the next time of the schedule
+};
+Q_ENUM_NS(MisfirePolicy)
+
+//! Why a stop token fired.
+enum class StopReason {
+    None,
+    Shutdown,  //!< the worker or the host is stopping
+    Timeout,   //!< the per-run timeout elapsed
+    LeaseLost, //!< the worker's lease could not be renewed in time (self-fencing)
+    Disabled,  //!< the worker was disabled while running a continuous loop
+};
+Q_ENUM_NS(StopReason)
+
+WARDEN_CORE_EXPORT QString toKeyword(WorkerState state);
+WARDEN_CORE_EXPORT QString toKeyword(RunOutcome outcome);
+WARDEN_CORE_EXPORT QString toKeyword(LockMode mode);
+WARDEN_CORE_EXPORT QString toKeyword(MisfirePolicy policy);
+WARDEN_CORE_EXPORT QString toKeyword(StopReason reason);
+
+//! Parses the lower-case keywords that toKeyword() returns; returns false on an unknown name.
+WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, WorkerState *state);
+WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, RunOutcome *outcome);
+WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, LockMode *mode);
+WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, MisfirePolicy *policy);
+
+//! The version of the Warden library, as "major.minor.patch".
+WARDEN_CORE_EXPORT QString version();
+
+} // namespace Warden

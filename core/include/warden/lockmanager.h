@@ -1,0 +1,126 @@
+#pragma once
+
+#include <warden/global.h>
+#include <warden/result.h>
+
+#include <QtCore/QDateTime>
+#include <QtCore/QList>
+#include <QtCore/QObject>
+#include <QtCore/QString>
+
+#include <chrono>
+
+namespace Warden {
+
+//! A named lease as the lock manager sees it. Times are on the lock manager's clock (UTC).
+struct WARDEN_CORE_EXPORT Lease
+{
+    QString name;
+    QString holder;          //!< empty when nobody holds it (released)
+    qint64 fencingToken = 0; //!< grows by one on every takeover; never reused
+    QDateTime acquiredAt;
+    QDateTime renewedAt;
+    QDateTime expiresAt;
+
+    bool isValid() const { return !name.isEmpty() && fencingToken > 0; }
+};
+
+/*!
+    Named leases with fencing tokens: the one thing that keeps a locked worker to one node
+    at a time. Modelled on ThreadWeaver's QueuePolicy: a small interface that does not own
+    what it guards.
+
+    Semantics every implementation keeps:
+    \list
+    \li tryAcquire() succeeds when the lease is free or expired (judged on the manager's own
+        clock, never the caller's); the fencing token then grows by one. It is not
+        re-entrant: a holder that asks again for a lease it holds is refused.
+    \li renew() extends a lease only for the holder and token that hold it and only while it
+        has not expired; a lease that expired is lost even if nobody took it over.
+    \li release() expires the lease at once and clears the holder; the token stays, so a
+        later takeover gets a greater one.
+    \endlist
+
+    Every member is thread-safe and may block (a database round trip): never call one from
+    a GUI thread, and never from a thread whose timers must stay punctual.
+*/
+class WARDEN_CORE_EXPORT LockManager : public QObject
+{
+    Q_OBJECT
+public:
+    enum class Status {
+        Acquired, //!< the caller holds the lease now
+        Busy,     //!< someone else holds it
+        Lost,     //!< renew(): the caller no longer holds it (expired or taken over)
+        Error,    //!< the manager could not answer (database unreachable, ...)
+    };
+    Q_ENUM(Status)
+
+    struct Attempt
+    {
+        Status status = Status::Error;
+        Lease lease; //!< Acquired: the caller's lease; Busy: the current holder's lease when known
+        QString error; //!< Error: what went wrong
+    };
+
+    explicit LockManager(QObject *parent = nullptr);
+    ~LockManager() override;
+
+    virtual Attempt tryAcquire(const QString &name, const QString &holder,
+                               std::chrono::milliseconds ttl) = 0;
+    //! Extends \a lease by \a ttl from now; Status::Acquired on success.
+    virtual Attempt renew(const Lease &lease, std::chrono::milliseconds ttl) = 0;
+    //! Releases \a lease if the caller still holds it; returns false on an error.
+    virtual bool release(const Lease &lease, QString *error = nullptr) = 0;
+    //! Admin action: releases the lease \a name whoever holds it.
+    virtual bool forceRelease(const QString &name, QString *error = nullptr) = 0;
+    //! Every lease the manager knows, held or not, ordered by name.
+    virtual Result<QList<Lease>> leases() = 0;
+
+    /*!
+        Whether released() is emitted for releases made by other processes too (PostgreSQL
+        LISTEN/NOTIFY). When false, standbys poll.
+    */
+    virtual bool isReleaseNotified() const { return false; }
+
+Q_SIGNALS:
+    /*!
+        A lease was released (or force-released). May be emitted from any thread: connect
+        with a queued connection.
+    */
+    void released(const QString &name);
+};
+
+/*!
+    The in-process lock manager: leases in a map behind a mutex, on the monotonic clock
+    translated to UTC. Hosts that share one instance exclude each other; it is what tests
+    and single-process applications use.
+*/
+class WARDEN_CORE_EXPORT InProcessLockManager final : public LockManager
+{
+    Q_OBJECT
+public:
+    explicit InProcessLockManager(QObject *parent = nullptr);
+    ~InProcessLockManager() override;
+
+    Attempt tryAcquire(const QString &name, const QString &holder,
+                       std::chrono::milliseconds ttl) override;
+    Attempt renew(const Lease &lease, std::chrono::milliseconds ttl) override;
+    bool release(const Lease &lease, QString *error = nullptr) override;
+    bool forceRelease(const QString &name, QString *error = nullptr) override;
+    Result<QList<Lease>> leases() override;
+    bool isReleaseNotified() const override { return true; }
+
+    /*!
+        Test hook: while set, every call fails with Status::Error as an unreachable database
+        would.
+    */
+    void setUnavailable(bool unavailable);
+    bool isUnavailable() const;
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+};
+
+} // namespace Warden

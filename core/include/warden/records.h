@@ -1,0 +1,120 @@
+#pragma once
+
+#include <warden/global.h>
+
+#include <QtCore/QDateTime>
+#include <QtCore/QMetaType>
+#include <QtCore/QString>
+
+namespace Warden {
+
+/*!
+    \file records.h
+    The plain values that a host writes to a Store and that the console and the admin
+    commands read back. All times are UTC.
+*/
+
+//! One run of a worker, as recorded when it ended.
+struct WARDEN_CORE_EXPORT RunRecord
+{
+    QString runId;         //!< unique id of the run (a UUID without braces)
+    QString worker;        //!< worker name
+    QString node;          //!< node id of the host that ran (or skipped) it
+    QDateTime scheduledAt; //!< when the schedule wanted it to start
+    QDateTime startedAt;   //!< when doWork()/execute() was entered (or the tick was skipped)
+    QDateTime finishedAt;  //!< when it returned (for Abandoned: when it was given up)
+    RunOutcome outcome = RunOutcome::Succeeded;
+    QString error;           //!< error text for Failed, TimedOut, Cancelled, Skipped, Abandoned
+    qint64 fencingToken = 0; //!< the lease's fencing token, 0 when the run held no lease
+    bool manual = false;     //!< started by "run now", not by the schedule
+
+    qint64 durationMs() const;
+    qint64 latenessMs() const; //!< startedAt - scheduledAt
+};
+
+//! One log line of a worker or of the host (worker empty).
+struct WARDEN_CORE_EXPORT LogLine
+{
+    QDateTime time;
+    QString node;
+    QString worker;
+    QString runId;
+    QtMsgType level = QtInfoMsg;
+    QString category;
+    QString message;
+};
+
+//! A node's heartbeat: who runs where, since when, and how its clock compares.
+struct WARDEN_CORE_EXPORT NodeInfo
+{
+    QString id;
+    QString hostName;
+    qint64 pid = 0;
+    QString version;
+    QDateTime startedAt;
+    QDateTime heartbeatAt;    //!< set by the store on the database clock when it can
+    qint64 clockOffsetMs = 0; //!< node clock minus database clock, as last measured
+    int heartbeatIntervalMs = 0;
+};
+
+//! What one node says of one of its workers.
+struct WARDEN_CORE_EXPORT WorkerStatus
+{
+    QString worker;
+    QString node;
+    QString kind; //!< "periodic" or "continuous"
+    WorkerState state = WorkerState::Stopped;
+    bool enabled = true; //!< the effective switch on this node
+    QString schedule;    //!< Schedule::toString(), empty for continuous workers
+    LockMode lockMode = LockMode::None;
+    QString lockName;
+    QDateTime nextRunAt;
+    QDateTime lastRunAt; //!< start of the last finished run
+    RunOutcome lastOutcome = RunOutcome::Succeeded;
+    qint64 lastDurationMs = -1; //!< -1 while there was no run
+    qint64 lastLatenessMs = -1;
+    qint64 runCount = 0;
+    qint64 failureCount = 0;
+    qint64 skipCount = 0;
+    qint64 misfireCount = 0;
+    QString lastError;
+    QDateTime updatedAt;
+};
+
+//! The cluster-wide desired settings of a worker (the admin's switches).
+struct WARDEN_CORE_EXPORT WorkerSettings
+{
+    QString worker;
+    bool enabled = true;
+    QDateTime pausedUntil; //!< when valid and in the future, the worker does not run until then
+    QString reason;
+    QString changedBy;
+    QDateTime changedAt;
+    qint64 triggerSequence = 0; //!< grows by one on every "run now" request
+
+    bool isPausedAt(const QDateTime &now) const
+    {
+        return pausedUntil.isValid() && pausedUntil > now;
+    }
+};
+
+//! One admin action: who did what to what, when and why.
+struct WARDEN_CORE_EXPORT AuditEntry
+{
+    QDateTime time;
+    QString user;   //!< OS user of the admin
+    QString origin; //!< where it came from: "warden", "warden-console", a node id
+    QString action; //!< enable, disable, pause, trigger, release, ...
+    QString target; //!< worker or lock name
+    QString reason;
+    QString details;
+};
+
+} // namespace Warden
+
+Q_DECLARE_METATYPE(Warden::RunRecord)
+Q_DECLARE_METATYPE(Warden::LogLine)
+Q_DECLARE_METATYPE(Warden::NodeInfo)
+Q_DECLARE_METATYPE(Warden::WorkerStatus)
+Q_DECLARE_METATYPE(Warden::WorkerSettings)
+Q_DECLARE_METATYPE(Warden::AuditEntry)

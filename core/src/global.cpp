@@ -1,0 +1,85 @@
+#include <warden/global.h>
+
+#include <QtCore/QMetaEnum>
+#include <QtCore/QString>
+
+namespace Warden {
+
+namespace {
+
+// Lower-case, dash-separated names of an enum's keys: "TimedOut" -> "timed-out".
+template<typename Enum> QString enumName(Enum value)
+{
+    const char *key = QMetaEnum::fromType<Enum>().valueToKey(static_cast<int>(value));
+    if (!key)
+        return QString();
+    QString out;
+    for (const char *c = key; *c; ++c) {
+        const QChar ch = QLatin1Char(*c);
+        if (ch.isUpper() && c != key)
+            out += QLatin1Char('-');
+        out += ch.toLower();
+    }
+    return out;
+}
+
+template<typename Enum> bool enumFromName(const QString &text, Enum *value)
+{
+    const QMetaEnum meta = QMetaEnum::fromType<Enum>();
+    for (int i = 0; i < meta.keyCount(); ++i) {
+        const auto candidate = static_cast<Enum>(meta.value(i));
+        if (enumName(candidate).compare(text, Qt::CaseInsensitive) == 0 ||
+            QString::fromLatin1(meta.key(i)).compare(text, Qt::CaseInsensitive) == 0) {
+            *value = candidate;
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+QString toKeyword(WorkerState state)
+{
+    return enumName(state);
+}
+QString toKeyword(RunOutcome outcome)
+{
+    return enumName(outcome);
+}
+QString toKeyword(LockMode mode)
+{
+    return enumName(mode);
+}
+QString toKeyword(MisfirePolicy policy)
+{
+    return enumName(policy);
+}
+QString toKeyword(StopReason reason)
+{
+    return enumName(reason);
+}
+
+bool fromKeyword(const QString &text, WorkerState *state)
+{
+    return enumFromName(text, state);
+}
+bool fromKeyword(const QString &text, RunOutcome *outcome)
+{
+    return enumFromName(text, outcome);
+}
+bool fromKeyword(const QString &text, LockMode *mode)
+{
+    return enumFromName(text, mode);
+}
+bool fromKeyword(const QString &text, MisfirePolicy *policy)
+{
+    return enumFromName(text, policy);
+}
+
+QString version()
+{
+    return QStringLiteral(WARDEN_VERSION_STRING);
+}
+
+} // namespace Warden

@@ -1,0 +1,248 @@
+#include <warden/store.h>
+
+#include <QtCore/QHash>
+#include <QtCore/QMap>
+
+#include <algorithm>
+#include <deque>
+#include <mutex>
+
+namespace Warden {
+
+Store::Store(QObject *parent)
+    : QObject(parent)
+{}
+Store::~Store() = default;
+
+struct InMemoryStore::Private
+{
+    mutable std::mutex mutex;
+    QMap<QString, NodeInfo> nodes;
+    QMap<QPair<QString, QString>, WorkerStatus> statuses; // (worker, node)
+    QMap<QString, WorkerSettings> settings;
+    std::deque<RunRecord> runs;
+    QHash<QString, RunRecord> lastScheduled;
+    std::deque<StoredLogLine> logLines;
+    std::deque<AuditEntry> audit;
+    qint64 nextLogId = 1;
+    qint64 written = 0;
+    int maximumRuns = 100000;
+    int maximumLogLines = 100000;
+    int maximumAudit = 10000;
+};
+
+InMemoryStore::InMemoryStore(QObject *parent)
+    : Store(parent)
+    , d(std::make_unique<Private>())
+{}
+
+InMemoryStore::~InMemoryStore() = default;
+
+void InMemoryStore::setRetention(int maximumRuns, int maximumLogLines)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->maximumRuns = qMax(1, maximumRuns);
+    d->maximumLogLines = qMax(1, maximumLogLines);
+}
+
+void InMemoryStore::publishNode(const NodeInfo &node)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    NodeInfo copy = node;
+    copy.heartbeatAt = QDateTime::currentDateTimeUtc();
+    d->nodes.insert(node.id, copy);
+    ++d->written;
+}
+
+void InMemoryStore::removeNode(const QString &nodeId)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->nodes.remove(nodeId);
+    ++d->written;
+}
+
+void InMemoryStore::publishWorkerStatus(const WorkerStatus &status)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->statuses.insert(qMakePair(status.worker, status.node), status);
+    ++d->written;
+}
+
+void InMemoryStore::removeWorkerStatus(const QString &nodeId, const QString &worker)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->statuses.remove(qMakePair(worker, nodeId));
+    ++d->written;
+}
+
+void InMemoryStore::recordRun(const RunRecord &run)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->runs.push_back(run);
+    while (int(d->runs.size()) > d->maximumRuns)
+        d->runs.pop_front();
+    if (!run.manual && run.outcome != RunOutcome::Skipped)
+        d->lastScheduled.insert(run.worker, run);
+    ++d->written;
+}
+
+void InMemoryStore::appendLog(const LogLine &line)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    d->logLines.push_back(StoredLogLine{d->nextLogId++, line});
+    while (int(d->logLines.size()) > d->maximumLogLines)
+        d->logLines.pop_front();
+    ++d->written;
+}
+
+bool InMemoryStore::flush(std::chrono::milliseconds)
+{
+    return true;
+}
+
+StoreStatistics InMemoryStore::statistics() const
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    StoreStatistics stats;
+    stats.written = d->written;
+    return stats;
+}
+
+Result<QList<WorkerSettings>> InMemoryStore::workerSettings()
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    return QList<WorkerSettings>(d->settings.cbegin(), d->settings.cend());
+}
+
+Result<QList<NodeInfo>> InMemoryStore::nodes()
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    return QList<NodeInfo>(d->nodes.cbegin(), d->nodes.cend());
+}
+
+Result<QList<WorkerStatus>> InMemoryStore::workerStatuses()
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    return QList<WorkerStatus>(d->statuses.cbegin(), d->statuses.cend());
+}
+
+Result<QList<RunRecord>> InMemoryStore::runs(const RunQuery &query)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    QList<RunRecord> out;
+    for (auto it = d->runs.rbegin(); it != d->runs.rend() && out.size() < query.limit; ++it) {
+        if (!query.worker.isEmpty() && it->worker != query.worker)
+            continue;
+        if (!query.node.isEmpty() && it->node != query.node)
+            continue;
+        if (query.since.isValid() && it->startedAt < query.since)
+            continue;
+        out.append(*it);
+    }
+    return out;
+}
+
+Result<std::optional<RunRecord>> InMemoryStore::lastScheduledRun(const QString &worker)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    const auto it = d->lastScheduled.constFind(worker);
+    if (it == d->lastScheduled.cend())
+        return std::optional<RunRecord>();
+    return std::optional<RunRecord>(*it);
+}
+
+namespace {
+int severity(QtMsgType type)
+{
+    switch (type) {
+    case QtDebugMsg:
+        return 0;
+    case QtInfoMsg:
+        return 1;
+    case QtWarningMsg:
+        return 2;
+    case QtCriticalMsg:
+        return 3;
+    case QtFatalMsg:
+        return 4;
+    }
+    return 0;
+}
+} // namespace
+
+Result<QList<StoredLogLine>> InMemoryStore::logLines(const LogQuery &query)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    QList<StoredLogLine> out;
+    for (auto it = d->logLines.rbegin(); it != d->logLines.rend() && out.size() < query.limit;
+         ++it) {
+        if (it->id <= query.afterId)
+            break;
+        const LogLine &line = it->line;
+        if ((!query.worker.isEmpty() && line.worker != query.worker) ||
+            (!query.node.isEmpty() && line.node != query.node) ||
+            severity(line.level) < severity(query.minimumLevel) ||
+            (!query.text.isEmpty() && !line.message.contains(query.text, Qt::CaseInsensitive)))
+            continue;
+        out.append(*it);
+    }
+    std::reverse(out.begin(), out.end());
+    return out;
+}
+
+Result<QList<AuditEntry>> InMemoryStore::auditTrail(int limit)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    QList<AuditEntry> out;
+    for (auto it = d->audit.rbegin(); it != d->audit.rend() && out.size() < limit; ++it)
+        out.append(*it);
+    return out;
+}
+
+bool InMemoryStore::setWorkerSettings(const WorkerSettings &settings, QString *error)
+{
+    if (settings.worker.isEmpty()) {
+        if (error)
+            *error = QStringLiteral("setWorkerSettings: the worker name is empty");
+        return false;
+    }
+    {
+        std::lock_guard<std::mutex> lock(d->mutex);
+        WorkerSettings &stored = d->settings[settings.worker];
+        const qint64 sequence = stored.triggerSequence;
+        stored = settings;
+        stored.triggerSequence = sequence;
+        stored.changedAt = QDateTime::currentDateTimeUtc();
+    }
+    Q_EMIT workerSettingsChanged();
+    return true;
+}
+
+Result<qint64> InMemoryStore::requestTrigger(const QString &worker, const QString &user)
+{
+    qint64 sequence = 0;
+    {
+        std::lock_guard<std::mutex> lock(d->mutex);
+        WorkerSettings &stored = d->settings[worker];
+        stored.worker = worker;
+        sequence = ++stored.triggerSequence;
+        stored.changedBy = user;
+        stored.changedAt = QDateTime::currentDateTimeUtc();
+    }
+    Q_EMIT workerSettingsChanged();
+    return sequence;
+}
+
+bool InMemoryStore::recordAudit(const AuditEntry &entry, QString *)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    AuditEntry copy = entry;
+    if (!copy.time.isValid())
+        copy.time = QDateTime::currentDateTimeUtc();
+    d->audit.push_back(copy);
+    while (int(d->audit.size()) > d->maximumAudit)
+        d->audit.pop_front();
+    return true;
+}
+
+} // namespace Warden

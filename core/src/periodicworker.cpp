@@ -1,0 +1,642 @@
+#include "worker_p.h"
+
+#include <warden/logging.h>
+
+#include <QtCore/QThread>
+
+#include <exception>
+#include <thread>
+
+namespace Warden {
+
+using namespace std::chrono;
+
+namespace {
+
+// A calendar schedule's timer is re-armed at least this often, so that a changed wall clock
+// or a suspended machine cannot make it sleep past its time for long.
+constexpr milliseconds kMaximumCalendarWait(60000);
+// A timer that fires this close to its deadline sleeps the rest precisely instead of re-arming.
+constexpr microseconds kPreciseWindow(2000);
+// How many missed calendar times a misfire scan walks at most.
+constexpr int kMaximumMisfireScan(100000);
+
+QDateTime wallNow()
+{
+    return QDateTime::currentDateTimeUtc();
+}
+
+QString describeException(std::exception_ptr error)
+{
+    try {
+        std::rethrow_exception(error);
+    } catch (const std::exception &e) {
+        return QStringLiteral("exception: %1").arg(QString::fromLocal8Bit(e.what()));
+    } catch (const QString &text) {
+        return QStringLiteral("exception: %1").arg(text);
+    } catch (const char *text) {
+        return QStringLiteral("exception: %1").arg(QString::fromLocal8Bit(text));
+    } catch (...) {
+        return QStringLiteral("exception of an unknown type");
+    }
+}
+
+} // namespace
+
+// --- PeriodicWorkerPrivate ------------------------------------------------------------------
+
+PeriodicWorkerPrivate::PeriodicWorkerPrivate(PeriodicWorker *q, const QString &workerName)
+    : WorkerPrivate(q, workerName, Worker::Kind::Periodic)
+    , schedule(std::make_shared<IntervalSchedule>(seconds(60)))
+{
+    statusData.schedule = schedule->toString();
+}
+
+void PeriodicWorkerPrivate::ensureTimers()
+{
+    if (tickTimer)
+        return;
+    tickTimer = new QTimer(q_ptr);
+    tickTimer->setSingleShot(true);
+    tickTimer->setTimerType(Qt::PreciseTimer);
+    QObject::connect(tickTimer, &QTimer::timeout, q_ptr, [this] { onTick(); });
+    timeoutTimer = new QTimer(q_ptr);
+    timeoutTimer->setSingleShot(true);
+    timeoutTimer->setTimerType(Qt::PreciseTimer);
+    QObject::connect(timeoutTimer, &QTimer::timeout, q_ptr, [this] {
+        std::lock_guard<std::mutex> lock(runMutex);
+        if (runActive)
+            runStop.requestStop(StopReason::Timeout);
+    });
+}
+
+void PeriodicWorkerPrivate::start()
+{
+    if (active)
+        return;
+    ensureTimers();
+    active = true;
+    if (lockMode == LockMode::Leader) {
+        if (isEffectivelyEnabled())
+            standBy();
+        else
+            setState(WorkerState::Disabled);
+        return;
+    }
+    beginSchedule();
+}
+
+void PeriodicWorkerPrivate::beginSchedule()
+{
+    if (!isEffectivelyEnabled()) {
+        tickTimer->stop();
+        hasNext = false;
+        updateStatus([](WorkerStatus &s) { s.nextRunAt = QDateTime(); });
+        setState(WorkerState::Disabled);
+        return;
+    }
+    const auto now = SteadyClock::now();
+    if (const IntervalSchedule *iv = interval()) {
+        anchor = now + iv->initialDelay();
+        anchorWall = wallNow().addMSecs(iv->initialDelay().count());
+        nextTick = 0;
+        nextDeadline = anchor;
+        nextWall = anchorWall;
+        hasNext = true;
+    } else if (!setNextWall(schedule->nextFireTime(wallNow()))) {
+        return;
+    }
+    setState(WorkerState::Idle);
+    if (catchUp && !catchUpChecked && !interval()) {
+        catchUpChecked = true;
+        checkCatchUp();
+    }
+    arm();
+}
+
+bool PeriodicWorkerPrivate::setNextWall(const QDateTime &wall)
+{
+    if (!wall.isValid()) {
+        hasNext = false;
+        runtime->log(QtWarningMsg, name, QString(),
+                     QStringLiteral("schedule %1 never fires again").arg(schedule->toString()));
+        updateStatus([](WorkerStatus &s) {
+            s.nextRunAt = QDateTime();
+            s.lastError = QStringLiteral("the schedule never fires again");
+        });
+        setState(WorkerState::Failed);
+        return false;
+    }
+    nextWall = wall;
+    nextDeadline = SteadyClock::now() + milliseconds(wallNow().msecsTo(wall));
+    hasNext = true;
+    return true;
+}
+
+void PeriodicWorkerPrivate::arm()
+{
+    if (!hasNext || running)
+        return;
+    updateStatus([&](WorkerStatus &s) { s.nextRunAt = nextWall; });
+    auto remaining = nextDeadline - SteadyClock::now();
+    if (!interval()) {
+        // Calendar schedules follow the wall clock: recompute from it.
+        remaining = milliseconds(wallNow().msecsTo(nextWall));
+        nextDeadline = SteadyClock::now() + remaining;
+    }
+    if (remaining <= kPreciseWindow) {
+        tickTimer->start(0);
+        return;
+    }
+    // Qt's timers have millisecond intervals: arm for the whole milliseconds that are left
+    // (the timer fires up to 1 ms early) and sleep the rest precisely in onTick().
+    auto wait = duration_cast<milliseconds>(remaining);
+    if (!interval())
+        wait = std::min(wait, kMaximumCalendarWait);
+    tickTimer->start(wait);
+}
+
+void PeriodicWorkerPrivate::onTick()
+{
+    if (!active || running || !hasNext)
+        return;
+    if (lockMode == LockMode::Leader && !mayRunAsLeader())
+        return; // leadershipLost() is on its way
+    if (!interval()) {
+        const qint64 left = wallNow().msecsTo(nextWall);
+        nextDeadline = SteadyClock::now() + milliseconds(left);
+    }
+    const auto now = SteadyClock::now();
+    if (nextDeadline - now > kPreciseWindow) {
+        arm();
+        return;
+    }
+    if (nextDeadline > now)
+        std::this_thread::sleep_until(nextDeadline);
+
+    const auto scheduled = nextDeadline;
+    const QDateTime scheduledWall = nextWall;
+    // The tick after this one; a run never overlaps, so it is armed when this run ends.
+    if (const IntervalSchedule *iv = interval()) {
+        if (iv->mode() == IntervalSchedule::Mode::FixedRate) {
+            ++nextTick;
+            nextDeadline = anchor + iv->interval() * nextTick;
+            nextWall = anchorWall.addMSecs(iv->interval().count() * nextTick);
+        } else {
+            hasNext = false; // fixed delay: set when the run ends
+        }
+    } else {
+        const QDateTime following = schedule->nextFireTime(scheduledWall);
+        if (following.isValid()) {
+            nextWall = following;
+            nextDeadline = scheduled + milliseconds(scheduledWall.msecsTo(following));
+        } else {
+            hasNext = false;
+        }
+    }
+    dispatch(scheduled, scheduledWall, false);
+}
+
+void PeriodicWorkerPrivate::resume()
+{
+    if (!active)
+        return;
+    if (!isEffectivelyEnabled()) {
+        beginSchedule(); // sets Disabled
+        return;
+    }
+    if (lockMode == LockMode::Leader && !mayRunAsLeader()) {
+        standBy();
+        return;
+    }
+    const auto now = SteadyClock::now();
+    const IntervalSchedule *iv = interval();
+    if (iv && iv->mode() == IntervalSchedule::Mode::FixedDelay) {
+        nextDeadline = now + iv->interval();
+        nextWall = wallNow().addMSecs(iv->interval().count());
+        hasNext = true;
+    } else if (iv) {
+        if (!hasNext) {
+            beginSchedule();
+            return;
+        }
+        if (nextDeadline < now) {
+            // Ticks were missed while the run went on (or the process was stopped).
+            const qint64 step = duration_cast<nanoseconds>(iv->interval()).count();
+            const qint64 latest = duration_cast<nanoseconds>(now - anchor).count() / step;
+            const qint64 missed = latest - nextTick + 1;
+            updateStatus([&](WorkerStatus &s) { s.misfireCount += missed; });
+            if (misfire == MisfirePolicy::RunOnce) {
+                const auto scheduled = anchor + iv->interval() * latest;
+                const QDateTime scheduledWall =
+                    anchorWall.addMSecs(iv->interval().count() * latest);
+                nextTick = latest + 1;
+                nextDeadline = anchor + iv->interval() * nextTick;
+                nextWall = anchorWall.addMSecs(iv->interval().count() * nextTick);
+                dispatch(scheduled, scheduledWall, false);
+                return;
+            }
+            nextTick = latest + 1;
+            nextDeadline = anchor + iv->interval() * nextTick;
+            nextWall = anchorWall.addMSecs(iv->interval().count() * nextTick);
+        }
+    } else {
+        if (!hasNext) {
+            if (!setNextWall(schedule->nextFireTime(wallNow())))
+                return;
+        }
+        const QDateTime wall = wallNow();
+        if (nextWall <= wall) {
+            QDateTime latest = nextWall;
+            qint64 missed = 1;
+            for (int i = 0; i < kMaximumMisfireScan; ++i) {
+                const QDateTime following = schedule->nextFireTime(latest);
+                if (!following.isValid() || following > wall)
+                    break;
+                latest = following;
+                ++missed;
+            }
+            updateStatus([&](WorkerStatus &s) { s.misfireCount += missed; });
+            if (misfire == MisfirePolicy::RunOnce) {
+                const auto scheduled = now - milliseconds(latest.msecsTo(wall));
+                const QDateTime following = schedule->nextFireTime(latest);
+                hasNext = following.isValid();
+                if (hasNext) {
+                    nextWall = following;
+                    nextDeadline = now + milliseconds(wall.msecsTo(following));
+                }
+                dispatch(scheduled, latest, false);
+                return;
+            }
+            if (!setNextWall(schedule->nextFireTime(wall)))
+                return;
+        }
+    }
+    setState(WorkerState::Idle);
+    arm();
+}
+
+void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
+                                     const QDateTime &scheduledWall, bool manual)
+{
+    running = true;
+    tickTimer->stop();
+    RunRecord record;
+    record.runId = HostRuntime::newRunId();
+    record.worker = name;
+    record.node = runtime->nodeId;
+    record.scheduledAt = scheduledWall;
+    record.manual = manual;
+    record.fencingToken = lockMode == LockMode::Leader ? leaderLease.fencingToken : 0;
+    const StopSource stopSource = beginRun(record);
+    setState(WorkerState::Running);
+    Q_EMIT q_ptr->runStarted(record.runId, scheduledWall);
+    if (runTimeout.count() > 0)
+        timeoutTimer->start(runTimeout);
+
+    std::shared_ptr<HostRuntime> rt = runtime;
+    const LockMode mode = lockMode;
+    const QString lock = effectiveLockName();
+    auto job = [this, rt, record, stopSource, scheduled, mode, lock]() mutable {
+        const auto sentAt = SteadyClock::now();
+        int trackId = 0;
+        Lease lease;
+        if (mode == LockMode::PerRun) {
+            const LockManager::Attempt attempt =
+                rt->lockManager->tryAcquire(lock, rt->nodeId, rt->leaseTtl);
+            if (attempt.status != LockManager::Status::Acquired) {
+                record.startedAt = wallNow();
+                record.finishedAt = record.startedAt;
+                record.outcome = RunOutcome::Skipped;
+                record.error =
+                    attempt.status == LockManager::Status::Busy
+                        ? QStringLiteral("lock %1 is held by %2").arg(lock, attempt.lease.holder)
+                        : QStringLiteral("cannot acquire lock %1: %2").arg(lock, attempt.error);
+                QMetaObject::invokeMethod(q_ptr, [this, record] { onRunFinished(record); });
+                return;
+            }
+            lease = attempt.lease;
+            record.fencingToken = lease.fencingToken;
+            trackId = rt->keeper->track(
+                lease, sentAt, [stopSource] { stopSource.requestStop(StopReason::LeaseLost); });
+        }
+
+        RunContext::Data data;
+        data.runId = record.runId;
+        data.workerName = record.worker;
+        data.nodeId = record.node;
+        data.scheduledAt = record.scheduledAt;
+        data.scheduledSteady = scheduled;
+        data.fencingToken = record.fencingToken;
+        data.lockName = mode == LockMode::None ? QString() : lock;
+        data.manual = record.manual;
+        data.startedSteady = SteadyClock::now();
+        data.startedAt = wallNow();
+        record.startedAt = data.startedAt;
+        RunContext context(std::move(data), stopSource.token());
+        context.setLogSink(logSink());
+
+        QString failure;
+        try {
+            if (function)
+                function(context);
+            else
+                q()->doWork(context);
+            if (context.hasFailed())
+                failure = context.errorString();
+        } catch (...) {
+            failure = describeException(std::current_exception());
+        }
+        record.finishedAt = wallNow();
+
+        const StopToken token = stopSource.token();
+        if (token.isStopRequested()) {
+            switch (token.stopReason()) {
+            case StopReason::Timeout:
+                record.outcome = RunOutcome::TimedOut;
+                record.error = QStringLiteral("timed out");
+                break;
+            case StopReason::LeaseLost:
+                record.outcome = RunOutcome::Cancelled;
+                record.error = QStringLiteral("lease %1 lost").arg(lock);
+                break;
+            default:
+                record.outcome = RunOutcome::Cancelled;
+                record.error = QStringLiteral("stopped");
+                break;
+            }
+            if (!failure.isEmpty())
+                record.error += QStringLiteral(": ") + failure;
+        } else if (!failure.isEmpty()) {
+            record.outcome = RunOutcome::Failed;
+            record.error = failure;
+        } else {
+            record.outcome = RunOutcome::Succeeded;
+        }
+
+        if (trackId != 0) {
+            const Lease renewed = rt->keeper->untrack(trackId);
+            QString error;
+            if (!rt->lockManager->release(renewed.isValid() ? renewed : lease, &error))
+                rt->log(QtWarningMsg, record.worker, record.runId,
+                        QStringLiteral("cannot release lock %1: %2").arg(lock, error));
+        }
+        QMetaObject::invokeMethod(q_ptr, [this, record] { onRunFinished(record); });
+    };
+    runtime->runPool->start(std::move(job));
+}
+
+void PeriodicWorkerPrivate::onRunFinished(const RunRecord &record)
+{
+    running = false;
+    timeoutTimer->stop();
+    endRun(record);
+    if (!active) {
+        finishStop();
+        return;
+    }
+    if (lockMode == LockMode::Leader && !mayRunAsLeader()) {
+        standBy();
+        return;
+    }
+    if (runNowPending) {
+        runNowPending = false;
+        const auto now = SteadyClock::now();
+        dispatch(now, wallNow(), true);
+        return;
+    }
+    resume();
+}
+
+void PeriodicWorkerPrivate::stop()
+{
+    if (!active) {
+        if (state != WorkerState::Stopped)
+            finishStop();
+        return;
+    }
+    active = false;
+    runNowPending = false;
+    if (tickTimer)
+        tickTimer->stop();
+    if (running) {
+        setState(WorkerState::Stopping);
+        std::lock_guard<std::mutex> lock(runMutex);
+        runStop.requestStop(StopReason::Shutdown);
+        return; // finishStop() follows when the run ends
+    }
+    finishStop();
+}
+
+void PeriodicWorkerPrivate::reevaluate()
+{
+    if (!active)
+        return;
+    const bool enabled = isEffectivelyEnabled();
+    updateStatus([&](WorkerStatus &s) { s.enabled = enabled; });
+    if (running)
+        return; // takes effect when the run ends
+    if (!enabled) {
+        if (state != WorkerState::Disabled) {
+            tickTimer->stop();
+            hasNext = false;
+            updateStatus([](WorkerStatus &s) { s.nextRunAt = QDateTime(); });
+            resignThen([this] {
+                if (active && !isEffectivelyEnabled())
+                    setState(WorkerState::Disabled);
+            });
+            setState(WorkerState::Disabled);
+        }
+        return;
+    }
+    if (state == WorkerState::Disabled) {
+        if (lockMode == LockMode::Leader)
+            standBy();
+        else
+            beginSchedule();
+    }
+}
+
+bool PeriodicWorkerPrivate::runNow(QString *error)
+{
+    if (!active) {
+        if (error)
+            *error = QStringLiteral("worker %1 is not running").arg(name);
+        return false;
+    }
+    if (lockMode == LockMode::Leader && !mayRunAsLeader()) {
+        if (error)
+            *error = QStringLiteral("worker %1 is on standby; the leader node runs it").arg(name);
+        return false;
+    }
+    if (running) {
+        runNowPending = true;
+        return true;
+    }
+    dispatch(SteadyClock::now(), wallNow(), true);
+    return true;
+}
+
+void PeriodicWorkerPrivate::leadershipAcquired(const Lease &lease)
+{
+    if (!active || !isEffectivelyEnabled()) {
+        resignThen([] {});
+        return;
+    }
+    isLeader = true;
+    leaseLost = false;
+    leaderLease = lease;
+    runtime->log(
+        QtInfoMsg, name, QString(),
+        QStringLiteral("leader of %1 (fencing token %2)").arg(lease.name).arg(lease.fencingToken));
+    updateStatus([&](WorkerStatus &s) { s.lockName = lease.name; });
+    beginSchedule();
+}
+
+void PeriodicWorkerPrivate::leadershipLost()
+{
+    if (!isLeader)
+        return;
+    isLeader = false;
+    leaderLease = Lease();
+    runtime->log(QtWarningMsg, name, QString(), QStringLiteral("lost the leader lease"));
+    tickTimer->stop();
+    hasNext = false;
+    if (running)
+        return; // stands by again when the run has ended
+    if (active)
+        standBy();
+}
+
+void PeriodicWorkerPrivate::checkCatchUp()
+{
+    if (!runtime->store)
+        return;
+    std::shared_ptr<HostRuntime> rt = runtime;
+    std::shared_ptr<const Schedule> sched = schedule;
+    const QString workerName = name;
+    runtime->runPool->start([this, rt, sched, workerName] {
+        const auto last = rt->store->lastScheduledRun(workerName);
+        if (!last.isOk() || !last.value().has_value())
+            return;
+        // The last time the schedule fired before now.
+        const QDateTime now = wallNow();
+        QDateTime missed;
+        QDateTime cursor = last.value()->scheduledAt;
+        for (int i = 0; i < kMaximumMisfireScan; ++i) {
+            cursor = sched->nextFireTime(cursor);
+            if (!cursor.isValid() || cursor > now)
+                break;
+            missed = cursor;
+        }
+        if (!missed.isValid())
+            return;
+        QMetaObject::invokeMethod(q_ptr, [this, missed] {
+            if (!active || running || !isEffectivelyEnabled() ||
+                (lockMode == LockMode::Leader && !mayRunAsLeader()))
+                return;
+            runtime->log(QtInfoMsg, name, QString(),
+                         QStringLiteral("catching up the run due at %1")
+                             .arg(missed.toString(Qt::ISODateWithMs)));
+            dispatch(SteadyClock::now() - milliseconds(missed.msecsTo(wallNow())), missed, false);
+        });
+    });
+}
+
+// --- PeriodicWorker -------------------------------------------------------------------------
+
+PeriodicWorker::PeriodicWorker(const QString &name, QObject *parent)
+    : Worker(name, Kind::Periodic, parent)
+{
+    d_ptr = std::make_unique<PeriodicWorkerPrivate>(this, name);
+}
+
+PeriodicWorker::~PeriodicWorker() = default;
+
+PeriodicWorkerPrivate *PeriodicWorker::d_func()
+{
+    return static_cast<PeriodicWorkerPrivate *>(d_ptr.get());
+}
+const PeriodicWorkerPrivate *PeriodicWorker::d_func() const
+{
+    return static_cast<const PeriodicWorkerPrivate *>(d_ptr.get());
+}
+
+namespace {
+class FunctionPeriodicWorker final : public PeriodicWorker
+{
+public:
+    using PeriodicWorker::PeriodicWorker;
+
+protected:
+    void doWork(RunContext &) override {}
+};
+} // namespace
+
+PeriodicWorker *PeriodicWorker::create(const QString &name, std::function<void(RunContext &)> work)
+{
+    auto *worker = new FunctionPeriodicWorker(name);
+    worker->d_func()->function = std::move(work);
+    return worker;
+}
+
+void PeriodicWorker::setInterval(milliseconds interval, IntervalSchedule::Mode mode)
+{
+    const IntervalSchedule *current = d_func()->interval();
+    setSchedule(
+        IntervalSchedule(interval, current ? current->initialDelay() : milliseconds(0), mode));
+}
+
+void PeriodicWorker::setInitialDelay(milliseconds delay)
+{
+    const IntervalSchedule *current = d_func()->interval();
+    if (!current) {
+        qWarning("Warden::PeriodicWorker::setInitialDelay: %s has a calendar schedule; ignored",
+                 qPrintable(name()));
+        return;
+    }
+    setSchedule(IntervalSchedule(current->interval(), delay, current->mode()));
+}
+
+void PeriodicWorker::setSchedule(const Schedule &schedule)
+{
+    auto *d = d_func();
+    if (d->active) {
+        qWarning("Warden::PeriodicWorker::setSchedule: %s is running; ignored", qPrintable(name()));
+        return;
+    }
+    d->schedule = std::shared_ptr<const Schedule>(schedule.clone());
+    d->updateStatus([&](WorkerStatus &s) { s.schedule = d->schedule->toString(); });
+}
+
+std::shared_ptr<const Schedule> PeriodicWorker::schedule() const
+{
+    return d_func()->schedule;
+}
+
+void PeriodicWorker::setMisfirePolicy(MisfirePolicy policy)
+{
+    d_func()->misfire = policy;
+}
+MisfirePolicy PeriodicWorker::misfirePolicy() const
+{
+    return d_func()->misfire;
+}
+void PeriodicWorker::setRunTimeout(milliseconds timeout)
+{
+    d_func()->runTimeout = timeout;
+}
+milliseconds PeriodicWorker::runTimeout() const
+{
+    return d_func()->runTimeout;
+}
+void PeriodicWorker::setCatchUp(bool catchUp)
+{
+    d_func()->catchUp = catchUp;
+}
+bool PeriodicWorker::isCatchUp() const
+{
+    return d_func()->catchUp;
+}
+
+} // namespace Warden

@@ -1,0 +1,356 @@
+#include "worker_p.h"
+
+#include <warden/logging.h>
+
+#include <QtCore/QRandomGenerator>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QThread>
+
+namespace Warden {
+
+// --- HostRuntime ----------------------------------------------------------------------------
+
+void HostRuntime::log(QtMsgType level, const QString &worker, const QString &runId,
+                      const QString &message) const
+{
+    const QByteArray who = worker.isEmpty() ? nodeId.toUtf8() : worker.toUtf8();
+    const QByteArray text = message.toUtf8();
+    const QLoggingCategory &category = worker.isEmpty() ? lcHost() : lcWorker();
+    switch (level) {
+    case QtDebugMsg:
+        qCDebug(category, "[%s] %s", who.constData(), text.constData());
+        break;
+    case QtInfoMsg:
+        qCInfo(category, "[%s] %s", who.constData(), text.constData());
+        break;
+    case QtWarningMsg:
+        qCWarning(category, "[%s] %s", who.constData(), text.constData());
+        break;
+    case QtCriticalMsg:
+    case QtFatalMsg:
+        qCCritical(category, "[%s] %s", who.constData(), text.constData());
+        break;
+    }
+    if (!store || (level == QtDebugMsg && !category.isDebugEnabled()))
+        return;
+    LogLine line;
+    line.time = QDateTime::currentDateTimeUtc();
+    line.node = nodeId;
+    line.worker = worker;
+    line.runId = runId;
+    line.level = level;
+    line.category = QString::fromLatin1(category.categoryName());
+    line.message = message;
+    store->appendLog(line);
+}
+
+QString HostRuntime::newRunId()
+{
+    // A version 4 UUID from the (seeded, thread-safe) global generator: QUuid::createUuid()
+    // asks the system generator, which costs a system call per run.
+    quint64 parts[2];
+    QRandomGenerator::global()->fillRange(parts, 2);
+    parts[0] = (parts[0] & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
+    parts[1] = (parts[1] & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
+    char text[37];
+    static const char hex[] = "0123456789abcdef";
+    int pos = 0;
+    for (int i = 0; i < 32; ++i) {
+        if (i == 8 || i == 12 || i == 16 || i == 20)
+            text[pos++] = '-';
+        const quint64 word = parts[i / 16];
+        text[pos++] = hex[(word >> (60 - 4 * (i % 16))) & 0xF];
+    }
+    text[pos] = 0;
+    return QString::fromLatin1(text, pos);
+}
+
+// --- WorkerPrivate --------------------------------------------------------------------------
+
+WorkerPrivate::WorkerPrivate(Worker *q, const QString &workerName, Worker::Kind workerKind)
+    : q_ptr(q)
+    , name(workerName)
+    , kind(workerKind)
+{
+    statusData.worker = workerName;
+    statusData.kind = workerKind == Worker::Kind::Periodic ? QStringLiteral("periodic")
+                                                           : QStringLiteral("continuous");
+}
+
+WorkerPrivate::~WorkerPrivate() = default;
+
+bool WorkerPrivate::isEffectivelyEnabled() const
+{
+    const bool hostOn = runtime ? runtime->hostEnabled.load() : true;
+    const bool paused = pausedUntil.isValid() && pausedUntil > QDateTime::currentDateTimeUtc();
+    return hostOn && localEnabled && clusterEnabled && !paused;
+}
+
+void WorkerPrivate::setState(WorkerState newState)
+{
+    const WorkerState old = state.exchange(newState);
+    if (old == newState)
+        return;
+    updateStatus([&](WorkerStatus &s) {
+        s.state = newState;
+        s.enabled = isEffectivelyEnabled();
+    });
+    Q_EMIT q_ptr->stateChanged(newState);
+    if (runtime && runtime->stateChanged)
+        runtime->stateChanged(name, newState);
+}
+
+void WorkerPrivate::updateStatus(const std::function<void(WorkerStatus &)> &change)
+{
+    std::lock_guard<std::mutex> lock(statusMutex);
+    change(statusData);
+    statusData.updatedAt = QDateTime::currentDateTimeUtc();
+    statusDirty = true;
+}
+
+void WorkerPrivate::applyPause(const QDateTime &until)
+{
+    pausedUntil = until;
+    if (!pauseTimer) {
+        pauseTimer = new QTimer(q_ptr);
+        pauseTimer->setSingleShot(true);
+        QObject::connect(pauseTimer, &QTimer::timeout, q_ptr, [this] { reevaluate(); });
+    }
+    pauseTimer->stop();
+    const qint64 ms = until.isValid() ? QDateTime::currentDateTimeUtc().msecsTo(until) : 0;
+    if (ms > 0) {
+        // Long pauses are re-checked every hour so that a changed wall clock cannot strand them.
+        pauseTimer->start(int(std::min<qint64>(ms + 1, 3600 * 1000)));
+    }
+    reevaluate();
+}
+
+void WorkerPrivate::standBy()
+{
+    setState(WorkerState::Waiting);
+    Worker *worker = q_ptr;
+    runtime->keeper->requestLeadership(
+        name, effectiveLockName(),
+        [this, worker](const Lease &lease) {
+            QMetaObject::invokeMethod(worker, [this, lease] { leadershipAcquired(lease); });
+        },
+        [this, worker] {
+            // Fence first, in this (keeper or watchdog) thread; then tell the worker.
+            leaseLost = true;
+            {
+                std::lock_guard<std::mutex> lock(runMutex);
+                if (runActive)
+                    runStop.requestStop(StopReason::LeaseLost);
+            }
+            QMetaObject::invokeMethod(worker, [this] { leadershipLost(); });
+        });
+}
+
+void WorkerPrivate::resignThen(std::function<void()> next)
+{
+    if (lockMode != LockMode::Leader || !runtime || !runtime->keeper) {
+        next();
+        return;
+    }
+    isLeader = false;
+    leaderLease = Lease();
+    Worker *worker = q_ptr;
+    runtime->keeper->resign(
+        name, [worker, next = std::move(next)] { QMetaObject::invokeMethod(worker, next); });
+}
+
+void WorkerPrivate::finishStop()
+{
+    resignThen([this] {
+        setState(WorkerState::Stopped);
+        updateStatus([](WorkerStatus &s) { s.nextRunAt = QDateTime(); });
+        if (runtime && runtime->workerStopped)
+            runtime->workerStopped(name);
+    });
+}
+
+StopSource WorkerPrivate::beginRun(const RunRecord &record)
+{
+    std::lock_guard<std::mutex> lock(runMutex);
+    runStop = StopSource();
+    runActive = true;
+    runAbandoned = false;
+    currentRun = record;
+    return runStop;
+}
+
+bool WorkerPrivate::endRun(RunRecord record)
+{
+    {
+        std::lock_guard<std::mutex> lock(runMutex);
+        runActive = false;
+        if (runAbandoned)
+            return false;
+    }
+    const bool failed = record.outcome == RunOutcome::Failed ||
+                        record.outcome == RunOutcome::TimedOut ||
+                        record.outcome == RunOutcome::Abandoned;
+    updateStatus([&](WorkerStatus &s) {
+        if (record.outcome == RunOutcome::Skipped) {
+            ++s.skipCount;
+            return;
+        }
+        ++s.runCount;
+        if (failed)
+            ++s.failureCount;
+        s.lastRunAt = record.startedAt;
+        s.lastOutcome = record.outcome;
+        s.lastDurationMs = record.durationMs();
+        s.lastLatenessMs = record.manual ? 0 : record.latenessMs();
+        s.lastError = record.error;
+    });
+    if (runtime) {
+        if (failed)
+            runtime->log(QtWarningMsg, name, record.runId,
+                         QStringLiteral("run %1: %2").arg(toKeyword(record.outcome), record.error));
+        if (runtime->store)
+            runtime->store->recordRun(record);
+        if (runtime->runFinished)
+            runtime->runFinished(record);
+    }
+    Q_EMIT q_ptr->runFinished(record);
+    return true;
+}
+
+std::optional<RunRecord> WorkerPrivate::abandon()
+{
+    std::lock_guard<std::mutex> lock(runMutex);
+    if (!runActive || runAbandoned)
+        return std::nullopt;
+    runAbandoned = true;
+    runStop.requestStop(StopReason::Shutdown);
+    RunRecord record = currentRun;
+    record.outcome = RunOutcome::Abandoned;
+    record.finishedAt = QDateTime::currentDateTimeUtc();
+    if (!record.startedAt.isValid())
+        record.startedAt = record.finishedAt;
+    record.error = QStringLiteral("did not stop within the shutdown timeout");
+    updateStatus([&](WorkerStatus &s) {
+        ++s.runCount;
+        ++s.failureCount;
+        s.lastRunAt = record.startedAt;
+        s.lastOutcome = RunOutcome::Abandoned;
+        s.lastError = record.error;
+    });
+    return record;
+}
+
+RunContext::LogSink WorkerPrivate::logSink() const
+{
+    std::shared_ptr<HostRuntime> rt = runtime;
+    return [rt](const RunContext &context, QtMsgType level, const QString &message) {
+        rt->log(level, context.workerName(), context.runId(), message);
+    };
+}
+
+// --- Worker ---------------------------------------------------------------------------------
+
+Worker::Worker(const QString &name, Kind kind, QObject *parent)
+    : QObject(parent)
+{
+    Q_UNUSED(kind)
+    QString error;
+    if (!isValidName(name, &error))
+        qWarning("Warden::Worker: %s; a host will refuse this worker", qPrintable(error));
+    setObjectName(name);
+}
+
+Worker::~Worker() = default;
+
+QString Worker::name() const
+{
+    return d_ptr->name;
+}
+Worker::Kind Worker::kind() const
+{
+    return d_ptr->kind;
+}
+WorkerState Worker::state() const
+{
+    return d_ptr->state.load();
+}
+
+bool Worker::isValidName(const QString &name, QString *error)
+{
+    static const QRegularExpression valid(QStringLiteral("^[A-Za-z0-9._-]+$"));
+    auto fail = [&](const QString &message) {
+        if (error)
+            *error = message;
+        return false;
+    };
+    if (name.isEmpty())
+        return fail(QStringLiteral("a worker name must not be empty"));
+    if (name.size() > 128)
+        return fail(QStringLiteral("worker name \"%1...\" is %2 characters long; at most 128 "
+                                   "are allowed")
+                        .arg(name.left(32))
+                        .arg(name.size()));
+    if (!valid.match(name).hasMatch()) {
+        QChar bad;
+        for (QChar c : name) {
+            if (!(c.isLetterOrNumber() && c.unicode() < 128) && c != QLatin1Char('.') &&
+                c != QLatin1Char('_') && c != QLatin1Char('-')) {
+                bad = c;
+                break;
+            }
+        }
+        return fail(QStringLiteral("worker name \"%1\" contains '%2'; use only letters, digits, "
+                                   "'.', '_' and '-'")
+                        .arg(name, QString(bad)));
+    }
+    return true;
+}
+
+void Worker::setLock(LockMode mode, const QString &lockName)
+{
+    if (d_ptr->runtime) {
+        qWarning("Warden::Worker::setLock: %s is already in a host; ignored",
+                 qPrintable(d_ptr->name));
+        return;
+    }
+    d_ptr->lockMode = mode;
+    d_ptr->lockName = lockName;
+    d_ptr->updateStatus([&](WorkerStatus &s) {
+        s.lockMode = mode;
+        s.lockName = mode == LockMode::None ? QString() : d_ptr->effectiveLockName();
+    });
+}
+
+LockMode Worker::lockMode() const
+{
+    return d_ptr->lockMode;
+}
+QString Worker::lockName() const
+{
+    return d_ptr->lockMode == LockMode::None ? QString() : d_ptr->effectiveLockName();
+}
+
+bool Worker::isEnabled() const
+{
+    return d_ptr->localEnabled;
+}
+
+void Worker::setEnabled(bool enabled)
+{
+    if (d_ptr->runtime) {
+        qWarning("Warden::Worker::setEnabled: %s is in a host; use Host::setWorkerEnabled()",
+                 qPrintable(d_ptr->name));
+        return;
+    }
+    d_ptr->localEnabled = enabled;
+}
+
+WorkerStatus Worker::status() const
+{
+    std::lock_guard<std::mutex> lock(d_ptr->statusMutex);
+    WorkerStatus s = d_ptr->statusData;
+    s.state = d_ptr->state.load();
+    return s;
+}
+
+} // namespace Warden

@@ -1,0 +1,209 @@
+#pragma once
+
+#include "leasekeeper_p.h"
+
+#include <warden/continuousworker.h>
+#include <warden/lockmanager.h>
+#include <warden/periodicworker.h>
+#include <warden/store.h>
+#include <warden/worker.h>
+
+#include <QtCore/QPointer>
+#include <QtCore/QThreadPool>
+#include <QtCore/QTimer>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+
+namespace Warden {
+
+using SteadyClock = std::chrono::steady_clock;
+
+/*!
+    \internal
+    What a host shares with its workers and their runs. Held by shared_ptr so that a run that
+    outlives its host's stop (an abandoned run) still finds it.
+*/
+struct HostRuntime
+{
+    QString nodeId;
+    std::shared_ptr<LockManager> lockManager;
+    std::shared_ptr<Store> store;
+    QThreadPool *runPool = nullptr;
+    LeaseKeeper *keeper = nullptr;
+    std::chrono::milliseconds leaseTtl{30000};
+    std::atomic<bool> hostEnabled{true};
+
+    // Called (from worker threads) when a worker has stopped / changed state / finished a run.
+    std::function<void(const QString &)> workerStopped;
+    std::function<void(const QString &, WorkerState)> stateChanged;
+    std::function<void(const RunRecord &)> runFinished;
+
+    void log(QtMsgType level, const QString &worker, const QString &runId,
+             const QString &message) const;
+    static QString newRunId();
+};
+
+class WorkerPrivate
+{
+public:
+    WorkerPrivate(Worker *q, const QString &name, Worker::Kind kind);
+    virtual ~WorkerPrivate();
+
+    Worker *q_ptr;
+    const QString name;
+    const Worker::Kind kind;
+    LockMode lockMode = LockMode::None;
+    QString lockName;
+    std::shared_ptr<HostRuntime> runtime;
+
+    // Switches; written in the worker's thread (or before it was added), read anywhere.
+    std::atomic<bool> localEnabled{true};
+    std::atomic<bool> clusterEnabled{true};
+    QDateTime pausedUntil; // worker thread
+    QTimer *pauseTimer = nullptr;
+
+    std::atomic<WorkerState> state{WorkerState::Stopped};
+    std::atomic<bool> statusDirty{true};
+    mutable std::mutex statusMutex;
+    WorkerStatus statusData;
+
+    // The run in progress, shared with the run's thread and with abandon().
+    std::mutex runMutex;
+    bool runActive = false;
+    bool runAbandoned = false;
+    StopSource runStop;
+    RunRecord currentRun;
+
+    // Worker thread only.
+    bool active = false; // started and not stopping
+    Lease leaderLease;
+    // Written in the worker's thread; read by the host (runNow) and set by the fencing path.
+    std::atomic<bool> isLeader{false};
+    std::atomic<bool> leaseLost{false};
+
+    //! A leader that has lost (or not yet won) its lease must not start a run.
+    bool mayRunAsLeader() const { return isLeader && !leaseLost; }
+
+    bool isEffectivelyEnabled() const;
+    QString effectiveLockName() const { return lockName.isEmpty() ? name : lockName; }
+
+    void setState(WorkerState newState);
+    void updateStatus(const std::function<void(WorkerStatus &)> &change);
+
+    // Worker thread: the life cycle.
+    virtual void start() = 0;
+    virtual void stop() = 0;
+    //! The effective enabled switch may have changed.
+    virtual void reevaluate() = 0;
+    virtual bool runNow(QString *error) = 0;
+
+    void applyPause(const QDateTime &until);
+    void standBy();
+    void resignThen(std::function<void()> next);
+    void finishStop();
+
+    //! Starts a run: marks it active and returns the stop token for it.
+    StopSource beginRun(const RunRecord &record);
+    /*!
+        Ends the run in the worker's thread: counts and records it. Returns false when the
+        run had been abandoned (already recorded).
+    */
+    bool endRun(RunRecord record);
+    //! Called by the host when the shutdown timeout expired; thread-safe.
+    std::optional<RunRecord> abandon();
+
+    //! The run's log lines go to the host (category and store).
+    RunContext::LogSink logSink() const;
+
+    // Leadership callbacks, implemented by the kinds.
+    virtual void leadershipAcquired(const Lease &lease) = 0;
+    virtual void leadershipLost() = 0;
+
+    static WorkerPrivate *get(Worker *worker) { return worker->d_ptr.get(); }
+};
+
+class PeriodicWorkerPrivate final : public WorkerPrivate
+{
+public:
+    PeriodicWorkerPrivate(PeriodicWorker *q, const QString &name);
+
+    PeriodicWorker *q() const { return static_cast<PeriodicWorker *>(q_ptr); }
+
+    std::shared_ptr<const Schedule> schedule;
+    std::chrono::milliseconds runTimeout{0};
+    MisfirePolicy misfire = MisfirePolicy::RunOnce;
+    bool catchUp = false;
+    std::function<void(RunContext &)> function; // PeriodicWorker::create()
+
+    // Worker thread only.
+    QTimer *tickTimer = nullptr;
+    QTimer *timeoutTimer = nullptr;
+    bool running = false;
+    bool runNowPending = false;
+    bool catchUpChecked = false;
+    // The pending tick: on the monotonic clock and on the wall clock.
+    SteadyClock::time_point nextDeadline;
+    QDateTime nextWall;
+    bool hasNext = false;
+    // Interval schedules: the grid.
+    SteadyClock::time_point anchor;
+    QDateTime anchorWall;
+    qint64 nextTick = 0;
+
+    const IntervalSchedule *interval() const
+    {
+        return dynamic_cast<const IntervalSchedule *>(schedule.get());
+    }
+
+    void ensureTimers();
+    void start() override;
+    void stop() override;
+    void reevaluate() override;
+    bool runNow(QString *error) override;
+    void leadershipAcquired(const Lease &lease) override;
+    void leadershipLost() override;
+
+    void beginSchedule();
+    void resume();
+    void arm();
+    void onTick();
+    void dispatch(SteadyClock::time_point scheduled, const QDateTime &scheduledWall, bool manual);
+    void onRunFinished(const RunRecord &record);
+    void checkCatchUp();
+    //! Sets the pending tick from the wall-clock time of the calendar schedule.
+    bool setNextWall(const QDateTime &wall);
+};
+
+class ContinuousWorkerPrivate final : public WorkerPrivate
+{
+public:
+    ContinuousWorkerPrivate(ContinuousWorker *q, const QString &name);
+
+    ContinuousWorker *q() const { return static_cast<ContinuousWorker *>(q_ptr); }
+
+    std::chrono::milliseconds initialBackoff{1000};
+    std::chrono::milliseconds maximumBackoff{60000};
+    std::function<void(RunContext &)> function; // ContinuousWorker::create()
+
+    // Worker thread only.
+    QTimer *restartTimer = nullptr;
+    std::chrono::milliseconds backoff{0};
+    bool running = false;
+    RunContext *context = nullptr; // valid while execute() runs, in its thread
+
+    void ensureTimers();
+    void start() override;
+    void stop() override;
+    void reevaluate() override;
+    bool runNow(QString *error) override;
+    void leadershipAcquired(const Lease &lease) override;
+    void leadershipLost() override;
+
+    void launch();
+    void onExecuteFinished(const RunRecord &record, SteadyClock::duration ranFor);
+};
+
+} // namespace Warden
