@@ -1,6 +1,10 @@
 #include <warden/cronschedule.h>
 
+#include <QtCore/QMutex>
 #include <QtCore/QStringList>
+
+#include <map>
+#include <vector>
 
 #include <algorithm>
 #include <array>
@@ -376,6 +380,61 @@ QDateTime utcFromSeconds(qint64 seconds)
     return QDateTime::fromMSecsSinceEpoch(seconds * 1000, Qt::UTC);
 }
 
+/*
+    The transitions of one zone from 1970 to 2100, read once per process and shared by every
+    schedule in that zone: a binary search here costs a few nanoseconds where a QTimeZone
+    query costs over a hundred. Outside that range the schedule asks QTimeZone.
+*/
+struct ZoneTable
+{
+    qint64 from = 0;
+    qint64 to = 0;
+    int initialOffset = 0;
+    std::vector<qint64> at;
+    std::vector<int> offsetAfter;
+
+    bool covers(qint64 seconds) const { return seconds >= from && seconds < to; }
+
+    int offsetAt(qint64 seconds) const
+    {
+        const auto it = std::upper_bound(at.begin(), at.end(), seconds);
+        return it == at.begin() ? initialOffset : offsetAfter[size_t(it - at.begin() - 1)];
+    }
+
+    // The first transition after seconds inside the table, or NoTransition.
+    qint64 nextTransitionAfter(qint64 seconds) const
+    {
+        const auto it = std::upper_bound(at.begin(), at.end(), seconds);
+        return it == at.end() ? NoTransition : *it;
+    }
+};
+
+std::shared_ptr<const ZoneTable> zoneTable(const QTimeZone &zone)
+{
+    static QMutex mutex;
+    static std::map<QByteArray, std::shared_ptr<const ZoneTable>> tables;
+    const QMutexLocker locker(&mutex);
+    std::shared_ptr<const ZoneTable> &slot = tables[zone.id()];
+    if (!slot) {
+        auto table = std::make_shared<ZoneTable>();
+        const QDateTime from(QDate(1970, 1, 1), QTime(0, 0), Qt::UTC);
+        const QDateTime to(QDate(2100, 1, 1), QTime(0, 0), Qt::UTC);
+        table->from = from.toSecsSinceEpoch();
+        table->to = to.toSecsSinceEpoch();
+        table->initialOffset = zone.offsetFromUtc(from);
+        for (const QTimeZone::OffsetData &transition : zone.transitions(from, to)) {
+            const qint64 at = floorDiv(transition.atUtc.toMSecsSinceEpoch(), 1000);
+            if (at <= table->from || at >= table->to ||
+                (!table->at.empty() && at <= table->at.back()))
+                continue;
+            table->at.push_back(at);
+            table->offsetAfter.push_back(transition.offsetFromUtc);
+        }
+        slot = std::move(table);
+    }
+    return slot;
+}
+
 } // namespace
 
 class CronSchedulePrivate
@@ -385,7 +444,8 @@ public:
     QTimeZone zone;
     bool seconds = false;
     bool zoneHasTransitions = true;
-    int fixedOffset = 0; // the offset of a zone without transitions
+    int fixedOffset = 0;                    // the offset of a zone without transitions
+    std::shared_ptr<const ZoneTable> table; // zones with transitions
 
     std::array<FieldMask, FieldCount> fields;
 
@@ -540,6 +600,8 @@ int CronSchedulePrivate::offsetAt(qint64 seconds) const
 {
     if (!zoneHasTransitions)
         return fixedOffset;
+    if (table->covers(seconds))
+        return table->offsetAt(seconds);
     return zone.offsetFromUtc(utcFromSeconds(seconds));
 }
 
@@ -548,6 +610,11 @@ qint64 CronSchedulePrivate::nextTransitionAfter(qint64 seconds) const
 {
     if (!zoneHasTransitions)
         return NoTransition;
+    if (table->covers(seconds)) {
+        const qint64 next = table->nextTransitionAfter(seconds);
+        if (next != NoTransition)
+            return next;
+    }
     const QTimeZone::OffsetData data = zone.nextTransition(utcFromSeconds(seconds));
     if (!data.atUtc.isValid())
         return NoTransition;
@@ -729,6 +796,8 @@ Result<CronSchedule> CronSchedule::parse(const QString &expression, const QTimeZ
     p->zone = timeZone;
     p->zoneHasTransitions = timeZone.hasTransitions();
     p->fixedOffset = timeZone.offsetFromUtc(QDateTime::fromMSecsSinceEpoch(0, Qt::UTC));
+    if (p->zoneHasTransitions)
+        p->table = zoneTable(timeZone);
 
     QString text = p->expression;
     if (text.startsWith(QLatin1Char('@'))) {

@@ -11,6 +11,9 @@
 //  2. Spelling: croner writes the last Friday as 5#L, CronSchedule as 5L; the table holds both.
 //  3. Never-firing expressions: croner returns no times, CronSchedule refuses them at parse
 //     time (checked in tst_cron); the generator drops them.
+//  4. "*,L" in the day of month: croner reads it as "*" (unrestricted, so AND with the day of
+//     week), CronSchedule as a restriction (OR), since only "*" and "?" are unrestricted.
+//     The generator does not combine "*" with L.
 
 #include <warden/cronschedule.h>
 
@@ -28,9 +31,6 @@ private slots:
     void matchesCroner_data();
     void matchesCroner();
     void tableIsComplete();
-
-private:
-    int m_rows = 0;
 };
 
 void tst_CronDifferential::matchesCroner_data()
@@ -54,7 +54,6 @@ void tst_CronDifferential::matchesCroner_data()
         QTest::addRow("%s %s %s", qPrintable(columns.at(0)), qPrintable(columns.at(1)),
                       qPrintable(columns.at(3)))
             << columns.at(1) << start << columns.at(3) << columns.at(5).split(QLatin1Char(','));
-        ++m_rows;
     }
 }
 
@@ -77,7 +76,15 @@ void tst_CronDifferential::matchesCroner()
 void tst_CronDifferential::tableIsComplete()
 {
     // At least 500 expressions, as promised in differential/README.md.
-    QVERIFY2(m_rows >= 500, qPrintable(QString::number(m_rows)));
+    QFile file(QStringLiteral(CRONER_TABLE));
+    QVERIFY(file.open(QIODevice::ReadOnly | QIODevice::Text));
+    int rows = 0;
+    while (!file.atEnd()) {
+        const QByteArray line = file.readLine();
+        if (!line.trimmed().isEmpty() && !line.startsWith('#'))
+            ++rows;
+    }
+    QVERIFY2(rows >= 500, qPrintable(QString::number(rows)));
 }
 
 QTEST_GUILESS_MAIN(tst_CronDifferential)
