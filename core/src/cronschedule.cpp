@@ -611,9 +611,10 @@ qint64 CronSchedulePrivate::nextTransitionAfter(qint64 seconds) const
     if (!zoneHasTransitions)
         return NoTransition;
     if (table->covers(seconds)) {
+        // Past the table's last transition, its end serves as a transition that changes
+        // nothing: callers then ask again from there.
         const qint64 next = table->nextTransitionAfter(seconds);
-        if (next != NoTransition)
-            return next;
+        return next != NoTransition ? next : table->to;
     }
     const QTimeZone::OffsetData data = zone.nextTransition(utcFromSeconds(seconds));
     if (!data.atUtc.isValid())

@@ -76,6 +76,7 @@ int main(int argc, char **argv)
         {"0 0 29 FEB *", "Europe/Berlin"},
         {"0 0 * * 5L", "Australia/Lord_Howe"},
         {"*/10 * * * * *", "Australia/Sydney"},
+        {"*/15 * * * *", "Asia/Tokyo"},
     };
     for (const Case &c : cases) {
         const auto parsed = Warden::CronSchedule::parse(QString::fromLatin1(c.expression),

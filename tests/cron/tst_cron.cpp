@@ -611,6 +611,22 @@ void tst_Cron::strictlyAfter()
                            QTimeZone(QByteArrayLiteral("Europe/Berlin")));
     QCOMPARE(everySecond.nextFireTime(berlin), utc("2025-01-01T00:00:01Z"));
     QVERIFY(!everySecond.nextFireTime(QDateTime()).isValid());
+
+    // Far from today the answers stay sane (the tz database has no data there).
+    const auto berlinParsed =
+        CronSchedule::parse(QStringLiteral("*/15 2 * * *"), QStringLiteral("Europe/Berlin"));
+    QVERIFY(berlinParsed.isOk());
+    for (const QDate &date : {QDate(1, 1, 1), QDate(1583, 1, 1), QDate(1899, 12, 31),
+                              QDate(-4000, 6, 1), QDate(9999, 12, 31)}) {
+        const QDateTime after(date, QTime(12, 0), Qt::UTC);
+        const QDateTime next = berlinParsed.value().nextFireTime(after);
+        if (date.year() == 9999) {
+            QVERIFY(!next.isValid());
+            continue;
+        }
+        QVERIFY2(next > after, qPrintable(after.toString(Qt::ISODate)));
+        QVERIFY2(after.daysTo(next) <= 1, qPrintable(next.toString(Qt::ISODate)));
+    }
 }
 
 // The search ends with the year 9999.
