@@ -58,7 +58,7 @@ int main(int argc, char **argv)
         budgetMs, [&](int i) { g_sink = g_sink + berlin.offsetFromUtc(starts.at(i & 4095)); });
     std::printf("baseline QDateTime::currentDateTimeUtc()          %8.0f ns\n", nowNs);
     std::printf("baseline QTimeZone::offsetFromUtc() Europe/Berlin %8.0f ns\n", offsetNs);
-    std::printf("\n%-34s %-16s %8s %9s %9s\n", "expression", "zone", "ns/call", "x now()",
+    std::printf("\n%-20s %-20s %8s %9s %9s\n", "expression", "zone", "ns/call", "x now()",
                 "x offset");
 
     struct Case
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
         const double ns = measure(budgetMs, [&](int i) {
             g_sink = g_sink + schedule.nextFireTime(starts.at(i & 4095)).toMSecsSinceEpoch();
         });
-        std::printf("%-34s %-16s %8.0f %9.1f %9.1f\n", c.expression, c.zone, ns, ns / nowNs,
+        std::printf("%-20s %-20s %8.0f %9.1f %9.1f\n", c.expression, c.zone, ns, ns / nowNs,
                     ns / offsetNs);
     }
     return 0;
