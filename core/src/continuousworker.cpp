@@ -20,6 +20,7 @@ void ContinuousWorkerPrivate::ensureTimers()
         return;
     restartTimer = new QTimer(q_ptr);
     restartTimer->setSingleShot(true);
+    restartTimer->setTimerType(Qt::PreciseTimer); // a coarse timer may fire 5% early
     QObject::connect(restartTimer, &QTimer::timeout, q_ptr, [this] {
         if (active && !running && isEffectivelyEnabled() &&
             (lockMode != LockMode::Leader || mayRunAsLeader()))
@@ -151,8 +152,7 @@ void ContinuousWorkerPrivate::onExecuteFinished(const RunRecord &record,
 void ContinuousWorkerPrivate::stop()
 {
     if (!active) {
-        if (state != WorkerState::Stopped)
-            finishStop();
+        finishStop(); // reports the stop even when the worker never started
         return;
     }
     active = false;

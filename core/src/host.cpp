@@ -549,7 +549,9 @@ bool Host::removeWorker(const QString &name, QString *error)
     }
     d->removing.insert(name, worker);
     WorkerPrivate *wd = WorkerPrivate::get(worker);
-    QMetaObject::invokeMethod(worker, [wd] { wd->stop(); });
+    // Through the control thread, so that the stop is queued after the worker's start.
+    QMetaObject::invokeMethod(
+        d->control, [worker, wd] { QMetaObject::invokeMethod(worker, [wd] { wd->stop(); }); });
     return true;
 }
 
@@ -607,11 +609,15 @@ void Host::stop()
     d->forEachWorker([&](Worker *w) { all.append(w); });
     for (Worker *w : std::as_const(d->removing))
         all.append(w);
-    for (Worker *w : all) {
+    for (Worker *w : all)
         d->pendingStops.insert(w->name());
-        WorkerPrivate *wd = WorkerPrivate::get(w);
-        QMetaObject::invokeMethod(w, [wd] { wd->stop(); });
-    }
+    // Through the control thread, so that each stop is queued after the worker's start.
+    QMetaObject::invokeMethod(d->control, [all] {
+        for (Worker *w : all) {
+            WorkerPrivate *wd = WorkerPrivate::get(w);
+            QMetaObject::invokeMethod(w, [wd] { wd->stop(); });
+        }
+    });
     d->runtime->log(QtInfoMsg, QString(), QString(),
                     QStringLiteral("stopping %1 workers").arg(all.size()));
     if (d->pendingStops.isEmpty()) {

@@ -411,8 +411,7 @@ void PeriodicWorkerPrivate::onRunFinished(const RunRecord &record)
 void PeriodicWorkerPrivate::stop()
 {
     if (!active) {
-        if (state != WorkerState::Stopped)
-            finishStop();
+        finishStop(); // reports the stop even when the worker never started
         return;
     }
     active = false;

@@ -114,7 +114,9 @@ void WorkerPrivate::applyPause(const QDateTime &until)
     if (!pauseTimer) {
         pauseTimer = new QTimer(q_ptr);
         pauseTimer->setSingleShot(true);
-        QObject::connect(pauseTimer, &QTimer::timeout, q_ptr, [this] { reevaluate(); });
+        pauseTimer->setTimerType(Qt::PreciseTimer);
+        // Re-arms itself if it fired before the pause has really passed on the wall clock.
+        QObject::connect(pauseTimer, &QTimer::timeout, q_ptr, [this] { applyPause(pausedUntil); });
     }
     pauseTimer->stop();
     const qint64 ms = until.isValid() ? QDateTime::currentDateTimeUtc().msecsTo(until) : 0;

@@ -1,0 +1,823 @@
+#include "testsupport.h"
+
+#include <warden/continuousworker.h>
+#include <warden/host.h>
+#include <warden/lockmanager.h>
+#include <warden/periodicworker.h>
+#include <warden/store.h>
+
+#include <QtTest/QtTest>
+
+#include <condition_variable>
+#include <stdexcept>
+#include <thread>
+
+using namespace Warden;
+using namespace WardenTest;
+using namespace std::chrono;
+using namespace std::chrono_literals;
+
+Q_DECLARE_METATYPE(Warden::MisfirePolicy)
+
+namespace {
+
+std::unique_ptr<Host> makeHost(const QString &nodeId, std::shared_ptr<LockManager> locks = nullptr,
+                               std::shared_ptr<Store> store = nullptr)
+{
+    auto host = std::make_unique<Host>();
+    host->setNodeId(nodeId);
+    if (locks)
+        host->setLockManager(std::move(locks));
+    host->setStore(store ? std::move(store) : std::make_shared<InMemoryStore>());
+    host->setSettingsPollInterval(100ms);
+    host->setShutdownTimeout(5s);
+    return host;
+}
+
+// Stops the host and waits for stopped() while the event loop runs.
+bool stopHost(Host &host)
+{
+    if (!host.isRunning())
+        return true;
+    QSignalSpy stopped(&host, &Host::stopped);
+    host.stop();
+    return stopped.wait(30000) || stopped.count() == 1;
+}
+
+PeriodicWorker *timedWorker(const QString &name, milliseconds interval, milliseconds work,
+                            Timings *timings, Concurrency *concurrency = nullptr)
+{
+    auto *worker = PeriodicWorker::create(name, [=](RunContext &context) {
+        if (concurrency)
+            concurrency->enter();
+        Timings::Run run;
+        run.scheduled = context.scheduledSteady();
+        run.started = steady_clock::now();
+        run.token = context.fencingToken();
+        run.node = context.nodeId();
+        if (work.count() > 0)
+            context.stopToken().waitFor(work);
+        run.finished = steady_clock::now();
+        if (concurrency)
+            concurrency->leave();
+        timings->add(run);
+    });
+    worker->setInterval(interval);
+    return worker;
+}
+
+} // namespace
+
+class tst_Host : public QObject
+{
+    Q_OBJECT
+private slots:
+    void invalidNamesRefused_data();
+    void invalidNamesRefused();
+    void duplicateNameRefused();
+    void lifecycleStates();
+    void fixedRateDoesNotDrift();
+    void fixedDelayWaitsAfterEachRun();
+    void noOverlapAndMisfirePolicy_data();
+    void noOverlapAndMisfirePolicy();
+    void failuresAreRecordedAndScheduleGoesOn_data();
+    void failuresAreRecordedAndScheduleGoesOn();
+    void runTimeoutRecordsTimedOut();
+    void continuousRestartsWithBackoff();
+    void continuousStopIsRecordedAsCancelled();
+    void shutdownTimeoutAbandonsRun();
+    void runNowRunsOnceWithoutOverlap();
+    void runNowRefusedForContinuous();
+    void enableDisableAtRunTime();
+    void globalSwitch();
+    void clusterSettingsFromStore();
+    void addAndRemoveAtRunTime();
+    void perRunLockAcrossTwoHosts();
+    void leaderTakeoverOnStop();
+    void leaderSelfFencesWhenRenewalFails();
+    void perRunSelfFencesWhenRenewalFails();
+    void blockingRunDelaysNoOtherTick();
+    void logLinesReachStore();
+};
+
+void tst_Host::invalidNamesRefused_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("empty") << QString() << QStringLiteral("must not be empty");
+    QTest::newRow("quote") << QStringLiteral("it's") << QStringLiteral("contains '''");
+    QTest::newRow("double quote") << QStringLiteral("a\"b") << QStringLiteral("contains '\"'");
+    QTest::newRow("space") << QStringLiteral("a b") << QStringLiteral("contains ' '");
+    QTest::newRow("sql") << QStringLiteral("x;DROP") << QStringLiteral("contains ';'");
+    QTest::newRow("non-ascii") << QStringLiteral("caf\u00e9") << QStringLiteral("contains");
+    QTest::newRow("too long") << QString(129, QLatin1Char('a')) << QStringLiteral("at most 128");
+}
+
+void tst_Host::invalidNamesRefused()
+{
+    QFETCH(QString, name);
+    QFETCH(QString, expected);
+    Host host;
+    QString error;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral(".*")));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral(".*")));
+    QVERIFY(!host.addWorker(PeriodicWorker::create(name, [](RunContext &) {}), &error));
+    QVERIFY2(error.contains(expected), qPrintable(error));
+    QVERIFY(host.workerNames().isEmpty());
+    QVERIFY(Worker::isValidName(QString(128, QLatin1Char('a'))));
+    QVERIFY(Worker::isValidName(QStringLiteral("mark-users.passive_2")));
+}
+
+void tst_Host::duplicateNameRefused()
+{
+    Host host;
+    QVERIFY(host.addWorker(PeriodicWorker::create(QStringLiteral("w"), [](RunContext &) {})));
+    QString error;
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("exists already")));
+    QVERIFY(
+        !host.addWorker(PeriodicWorker::create(QStringLiteral("w"), [](RunContext &) {}), &error));
+    QVERIFY2(error.contains(QStringLiteral("exists already")), qPrintable(error));
+}
+
+void tst_Host::lifecycleStates()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    std::atomic<bool> release{false};
+    auto *worker = PeriodicWorker::create(QStringLiteral("life"), [&](RunContext &context) {
+        while (!release && !context.isStopRequested())
+            context.stopToken().waitFor(5ms);
+    });
+    worker->setInterval(50ms);
+    QCOMPARE(worker->state(), WorkerState::Stopped);
+    QVERIFY(host->addWorker(worker));
+    QList<WorkerState> states;
+    connect(host.get(), &Host::workerStateChanged, this,
+            [&](const QString &, WorkerState s) { states.append(s); });
+    QSignalSpy started(host.get(), &Host::started);
+    host->start();
+    QVERIFY(started.wait(5000));
+    QTRY_COMPARE(worker->state(), WorkerState::Running);
+    release = true;
+    QTRY_VERIFY(states.count(WorkerState::Idle) >= 2);
+    release = false;
+    QTRY_COMPARE(worker->state(), WorkerState::Running);
+    QVERIFY(stopHost(*host));
+    QCOMPARE(worker->state(), WorkerState::Stopped);
+    QTRY_VERIFY(states.contains(WorkerState::Stopping));
+    QCOMPARE(states.first(), WorkerState::Idle);
+    QCOMPARE(states.last(), WorkerState::Stopped);
+    const WorkerStatus status = host->snapshot().value(0);
+    QCOMPARE(status.worker, QStringLiteral("life"));
+    QVERIFY(status.runCount >= 2);
+}
+
+void tst_Host::fixedRateDoesNotDrift()
+{
+    // A 50 ms worker with 20 ms of work over 2 s: its starts stay on the grid.
+    auto host = makeHost(QStringLiteral("n1"));
+    Timings timings;
+    QVERIFY(host->addWorker(timedWorker(QStringLiteral("grid"), 50ms, 20ms, &timings)));
+    host->start();
+    QTRY_VERIFY_WITH_TIMEOUT(timings.size() >= 41, 10000);
+    QVERIFY(stopHost(*host));
+    const auto runs = timings.snapshot();
+    const auto origin = runs.front().scheduled;
+    std::vector<double> lateness;
+    for (size_t k = 0; k < runs.size(); ++k) {
+        // The schedule itself is exact: tick k is k intervals after the first.
+        QCOMPARE(duration_cast<microseconds>(runs[k].scheduled - origin).count(),
+                 qint64(k) * 50000);
+        lateness.push_back(millis(runs[k].started - runs[k].scheduled));
+    }
+    // No drift: the 40th start lies on the grid, not 40 work-durations later.
+    const double span = millis(runs[40].started - runs[0].started);
+    QVERIFY2(span > 1990 && span < 2030, qPrintable(QString::number(span)));
+    std::sort(lateness.begin(), lateness.end());
+    const double median = lateness[lateness.size() / 2];
+    QVERIFY2(lateness.front() >= 0, "a run started before its time");
+    QVERIFY2(median < 5, qPrintable(QStringLiteral("median lateness %1 ms").arg(median)));
+}
+
+void tst_Host::fixedDelayWaitsAfterEachRun()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    Timings timings;
+    auto *worker = timedWorker(QStringLiteral("delay"), 40ms, 30ms, &timings);
+    worker->setInterval(40ms, IntervalSchedule::Mode::FixedDelay);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_VERIFY(timings.size() >= 6);
+    QVERIFY(stopHost(*host));
+    const auto runs = timings.snapshot();
+    for (size_t k = 1; k < runs.size(); ++k) {
+        const double gap = millis(runs[k].started - runs[k - 1].finished);
+        QVERIFY2(gap >= 39.0, qPrintable(QStringLiteral("gap %1 ms").arg(gap)));
+    }
+}
+
+void tst_Host::noOverlapAndMisfirePolicy_data()
+{
+    QTest::addColumn<MisfirePolicy>("policy");
+    QTest::newRow("run once") << MisfirePolicy::RunOnce;
+    QTest::newRow("skip") << MisfirePolicy::Skip;
+}
+
+void tst_Host::noOverlapAndMisfirePolicy()
+{
+    QFETCH(MisfirePolicy, policy);
+    auto host = makeHost(QStringLiteral("n1"));
+    Timings timings;
+    Concurrency concurrency;
+    std::atomic<int> calls{0};
+    // The second run takes 230 ms, spanning four ticks of the 50 ms grid.
+    auto *worker = PeriodicWorker::create(QStringLiteral("slow"), [&](RunContext &context) {
+        concurrency.enter();
+        Timings::Run run;
+        run.scheduled = context.scheduledSteady();
+        run.started = steady_clock::now();
+        std::this_thread::sleep_for(++calls == 2 ? 230ms : 5ms);
+        run.finished = steady_clock::now();
+        concurrency.leave();
+        timings.add(run);
+    });
+    worker->setInterval(50ms);
+    worker->setMisfirePolicy(policy);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_VERIFY(timings.size() >= 5);
+    QVERIFY(stopHost(*host));
+    QCOMPARE(concurrency.most.load(), 1);
+    const auto runs = timings.snapshot();
+    const auto &slow = runs[1];
+    const auto &after = runs[2];
+    const auto origin = runs[0].scheduled;
+    // Every scheduled time lies on the grid.
+    for (const auto &r : runs)
+        QCOMPARE(duration_cast<microseconds>(r.scheduled - origin).count() % 50000, qint64(0));
+    QVERIFY(after.started >= slow.finished);
+    if (policy == MisfirePolicy::RunOnce) {
+        // The missed tick runs at once, with the latest missed grid point as its schedule.
+        QVERIFY2(millis(after.started - slow.finished) < 25,
+                 qPrintable(QString::number(millis(after.started - slow.finished))));
+        QVERIFY(after.scheduled <= slow.finished);
+        QVERIFY(slow.finished - after.scheduled < 50ms);
+    } else {
+        // Skipped to the next grid point after the slow run.
+        QVERIFY(after.scheduled > slow.finished);
+        QVERIFY(after.scheduled - slow.finished <= 50ms);
+    }
+    const WorkerStatus status = host->snapshot().value(0);
+    QVERIFY2(status.misfireCount >= 3, qPrintable(QString::number(status.misfireCount)));
+}
+
+void tst_Host::failuresAreRecordedAndScheduleGoesOn_data()
+{
+    QTest::addColumn<int>("kind");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("std::exception") << 0 << QStringLiteral("exception: disk full");
+    QTest::newRow("int") << 1 << QStringLiteral("exception of an unknown type");
+    QTest::newRow("fail()") << 2 << QStringLiteral("no rows matched");
+    QTest::newRow("QString") << 3 << QStringLiteral("exception: thrown text");
+}
+
+void tst_Host::failuresAreRecordedAndScheduleGoesOn()
+{
+    QFETCH(int, kind);
+    QFETCH(QString, expected);
+    auto store = std::make_shared<InMemoryStore>();
+    auto host = makeHost(QStringLiteral("n1"), nullptr, store);
+    RunLog log(host.get());
+    auto *worker = PeriodicWorker::create(QStringLiteral("failing"), [kind](RunContext &context) {
+        switch (kind) {
+        case 0:
+            throw std::runtime_error("disk full");
+        case 1:
+            throw 42;
+        case 2:
+            context.fail(QStringLiteral("no rows matched"));
+            return;
+        default:
+            throw QStringLiteral("thrown text");
+        }
+    });
+    worker->setInterval(30ms);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_VERIFY(log.count(QStringLiteral("failing")) >= 3);
+    QVERIFY(stopHost(*host));
+    for (const RunRecord &r : log.of(QStringLiteral("failing"))) {
+        QCOMPARE(r.outcome, RunOutcome::Failed);
+        QCOMPARE(r.error, expected);
+    }
+    const WorkerStatus status = host->snapshot().value(0);
+    QCOMPARE(status.failureCount, status.runCount);
+    QCOMPARE(status.lastOutcome, RunOutcome::Failed);
+    // Recorded in the store and logged there with the worker's name.
+    const auto stored = store->runs(RunQuery{QStringLiteral("failing"), {}, {}, 100});
+    QVERIFY(stored.isOk());
+    QVERIFY(stored.value().size() >= 3);
+    LogQuery query;
+    query.worker = QStringLiteral("failing");
+    const auto lines = store->logLines(query);
+    QVERIFY(lines.isOk() && !lines.value().isEmpty());
+    QVERIFY(lines.value().first().line.message.contains(expected));
+}
+
+void tst_Host::runTimeoutRecordsTimedOut()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    RunLog log(host.get());
+    auto *worker = PeriodicWorker::create(
+        QStringLiteral("sleepy"), [](RunContext &context) { context.stopToken().waitFor(20s); });
+    worker->setInterval(10s);
+    worker->setRunTimeout(100ms);
+    QVERIFY(host->addWorker(worker));
+    QElapsedTimer timer;
+    timer.start();
+    host->start();
+    QTRY_COMPARE(log.count(QStringLiteral("sleepy")), 1);
+    QVERIFY(timer.elapsed() < 5000);
+    const RunRecord run = log.of(QStringLiteral("sleepy")).first();
+    QCOMPARE(run.outcome, RunOutcome::TimedOut);
+    QVERIFY(run.durationMs() >= 90); // the timeout counts from dispatch, the duration from entry
+    QCOMPARE(host->snapshot().value(0).state, WorkerState::Idle);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::continuousRestartsWithBackoff()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    RunLog log(host.get());
+    Timings timings;
+    auto *worker = ContinuousWorker::create(QStringLiteral("crashy"), [&](RunContext &) {
+        Timings::Run run;
+        run.started = steady_clock::now();
+        timings.add(run);
+        throw std::runtime_error("connection refused");
+    });
+    worker->setRestartBackoff(40ms, 320ms);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_VERIFY_WITH_TIMEOUT(timings.size() >= 7, 10000);
+    QVERIFY(stopHost(*host));
+    const auto runs = timings.snapshot();
+    // Gaps: 40, 80, 160, 320, 320 ms: doubling, then capped.
+    std::vector<double> gaps;
+    for (size_t k = 1; k < runs.size(); ++k)
+        gaps.push_back(millis(runs[k].started - runs[k - 1].started));
+    QVERIFY2(gaps[0] >= 39 && gaps[0] < 160, qPrintable(QString::number(gaps[0])));
+    QVERIFY2(gaps[1] >= 79, qPrintable(QString::number(gaps[1])));
+    QVERIFY2(gaps[2] >= 159, qPrintable(QString::number(gaps[2])));
+    QVERIFY2(gaps[3] >= 319, qPrintable(QString::number(gaps[3])));
+    QVERIFY2(gaps[4] >= 319 && gaps[4] < 640, qPrintable(QString::number(gaps[4])));
+    for (const RunRecord &r : log.of(QStringLiteral("crashy")))
+        QVERIFY(r.outcome == RunOutcome::Failed || r.outcome == RunOutcome::Cancelled);
+    QVERIFY(log.count(QStringLiteral("crashy"), RunOutcome::Failed) >= 6);
+    QVERIFY(log.of(QStringLiteral("crashy"))
+                .first()
+                .error.contains(QStringLiteral("connection refused")));
+}
+
+void tst_Host::continuousStopIsRecordedAsCancelled()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    RunLog log(host.get());
+    std::atomic<int> loops{0};
+    auto *worker = ContinuousWorker::create(QStringLiteral("loop"), [&](RunContext &context) {
+        while (!context.stopToken().waitFor(5ms))
+            ++loops;
+    });
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_VERIFY(loops > 5);
+    QCOMPARE(worker->state(), WorkerState::Running);
+    QElapsedTimer timer;
+    timer.start();
+    QVERIFY(stopHost(*host));
+    QVERIFY(timer.elapsed() < 2000);
+    QTRY_COMPARE(log.count(QStringLiteral("loop")), 1);
+    QCOMPARE(log.of(QStringLiteral("loop")).first().outcome, RunOutcome::Cancelled);
+}
+
+void tst_Host::shutdownTimeoutAbandonsRun()
+{
+    auto store = std::make_shared<InMemoryStore>();
+    auto host = makeHost(QStringLiteral("n1"), nullptr, store);
+    host->setShutdownTimeout(200ms);
+    RunLog log(host.get());
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool release = false;
+    std::atomic<bool> finished{false};
+    std::atomic<bool> inRun{false};
+    // A run that ignores its stop token until the test lets it go.
+    auto *worker = PeriodicWorker::create(QStringLiteral("stubborn"), [&](RunContext &) {
+        inRun = true;
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait(lock, [&] { return release; });
+        finished = true;
+    });
+    worker->setInterval(1h);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_VERIFY(inRun);
+    QSignalSpy stopped(host.get(), &Host::stopped);
+    QElapsedTimer timer;
+    timer.start();
+    QTest::ignoreMessage(QtCriticalMsg, QRegularExpression(QStringLiteral("run abandoned")));
+    host->stop();
+    QVERIFY(stopped.wait(5000));
+    QVERIFY2(timer.elapsed() < 2000, "stop took much longer than the shutdown timeout");
+    QCOMPARE(log.abandoned.size(), 1);
+    QCOMPARE(log.abandoned.first().outcome, RunOutcome::Abandoned);
+    const auto stored = store->runs(RunQuery());
+    QVERIFY(stored.isOk());
+    QCOMPARE(stored.value().size(), 1);
+    QCOMPARE(stored.value().first().outcome, RunOutcome::Abandoned);
+    // The run ends later: it is not recorded a second time.
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        release = true;
+    }
+    cv.notify_all();
+    QTRY_VERIFY(finished);
+    QTest::qWait(50);
+    QCOMPARE(store->runs(RunQuery()).value().size(), 1);
+}
+
+void tst_Host::runNowRunsOnceWithoutOverlap()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    RunLog log(host.get());
+    Concurrency concurrency;
+    auto *worker = PeriodicWorker::create(QStringLiteral("manual"), [&](RunContext &) {
+        concurrency.enter();
+        std::this_thread::sleep_for(100ms);
+        concurrency.leave();
+    });
+    worker->setInterval(1h);
+    worker->setInitialDelay(1h);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_COMPARE(worker->state(), WorkerState::Idle);
+    QString error;
+    QVERIFY2(host->runNow(QStringLiteral("manual"), &error), qPrintable(error));
+    QTRY_COMPARE(worker->state(), WorkerState::Running);
+    // A second request while running runs right after, not alongside.
+    QVERIFY(host->runNow(QStringLiteral("manual")));
+    QTRY_COMPARE(log.count(QStringLiteral("manual")), 2);
+    QTest::qWait(150);
+    QCOMPARE(log.count(QStringLiteral("manual")), 2);
+    QCOMPARE(concurrency.most.load(), 1);
+    for (const RunRecord &r : log.of(QStringLiteral("manual"))) {
+        QVERIFY(r.manual);
+        QCOMPARE(r.outcome, RunOutcome::Succeeded);
+    }
+    QVERIFY(!host->runNow(QStringLiteral("nope"), &error));
+    QVERIFY(error.contains(QStringLiteral("no worker")));
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::runNowRefusedForContinuous()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    QVERIFY(host->addWorker(ContinuousWorker::create(
+        QStringLiteral("svc"), [](RunContext &c) { c.stopToken().waitFor(1h); })));
+    host->start();
+    QString error;
+    QVERIFY(!host->runNow(QStringLiteral("svc"), &error));
+    QVERIFY(error.contains(QStringLiteral("continuous")));
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::enableDisableAtRunTime()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    RunLog log(host.get());
+    QVERIFY(host->addWorker(PeriodicWorker::create(QStringLiteral("toggle"), [](RunContext &) {})));
+    auto *svc = ContinuousWorker::create(QStringLiteral("svc"),
+                                         [](RunContext &c) { c.stopToken().waitFor(1h); });
+    QVERIFY(host->addWorker(svc));
+    host->start();
+    QTRY_VERIFY(log.count(QStringLiteral("toggle")) >= 1);
+    QVERIFY(host->setWorkerEnabled(QStringLiteral("toggle"), false));
+    QVERIFY(host->setWorkerEnabled(QStringLiteral("svc"), false));
+    QTRY_COMPARE(host->snapshot().value(1).state, WorkerState::Disabled);
+    QTRY_COMPARE(svc->state(), WorkerState::Disabled);
+    QTRY_COMPARE(log.count(QStringLiteral("svc"), RunOutcome::Cancelled), 1);
+    const int before = log.count(QStringLiteral("toggle"));
+    QTest::qWait(300);
+    QCOMPARE(log.count(QStringLiteral("toggle")), before);
+    QVERIFY(host->setWorkerEnabled(QStringLiteral("toggle"), true));
+    QVERIFY(host->setWorkerEnabled(QStringLiteral("svc"), true));
+    QTRY_COMPARE(svc->state(), WorkerState::Running);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::globalSwitch()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    RunLog log(host.get());
+    auto *worker = PeriodicWorker::create(QStringLiteral("w"), [](RunContext &) {});
+    worker->setInterval(20ms);
+    QVERIFY(host->addWorker(worker));
+    host->setEnabled(false);
+    host->start();
+    QTRY_COMPARE(worker->state(), WorkerState::Disabled);
+    QTest::qWait(150);
+    QCOMPARE(log.count(QStringLiteral("w")), 0);
+    host->setEnabled(true);
+    QTRY_VERIFY(log.count(QStringLiteral("w")) >= 2);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::clusterSettingsFromStore()
+{
+    auto store = std::make_shared<InMemoryStore>();
+    auto host = makeHost(QStringLiteral("n1"), nullptr, store);
+    RunLog log(host.get());
+    auto *worker = PeriodicWorker::create(QStringLiteral("w"), [](RunContext &) {});
+    worker->setInterval(20ms);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_VERIFY(log.count(QStringLiteral("w")) >= 1);
+
+    WorkerSettings off;
+    off.worker = QStringLiteral("w");
+    off.enabled = false;
+    off.changedBy = QStringLiteral("admin");
+    QVERIFY(store->setWorkerSettings(off));
+    QTRY_COMPARE_WITH_TIMEOUT(worker->state(), WorkerState::Disabled, 1000);
+
+    // Paused for 300 ms: disabled, then back by itself.
+    WorkerSettings paused;
+    paused.worker = QStringLiteral("w");
+    paused.pausedUntil = QDateTime::currentDateTimeUtc().addMSecs(300);
+    QVERIFY(store->setWorkerSettings(paused));
+    QTRY_COMPARE_WITH_TIMEOUT(worker->state(), WorkerState::Disabled, 1000);
+    const int before = log.count(QStringLiteral("w"));
+    QTRY_VERIFY_WITH_TIMEOUT(log.count(QStringLiteral("w")) > before, 3000);
+
+    // A run-now request through the store.
+    const int manualBefore = int(std::count_if(log.runs.cbegin(), log.runs.cend(),
+                                               [](const RunRecord &r) { return r.manual; }));
+    QVERIFY(store->requestTrigger(QStringLiteral("w"), QStringLiteral("admin")).isOk());
+    QTRY_VERIFY_WITH_TIMEOUT(std::count_if(log.runs.cbegin(), log.runs.cend(),
+                                           [](const RunRecord &r) { return r.manual; }) >
+                                 manualBefore,
+                             2000);
+    QVERIFY(stopHost(*host));
+    // The status reached the store.
+    const auto statuses = store->workerStatuses();
+    QVERIFY(statuses.isOk());
+    QCOMPARE(statuses.value().size(), 1);
+    QCOMPARE(statuses.value().first().node, QStringLiteral("n1"));
+}
+
+void tst_Host::addAndRemoveAtRunTime()
+{
+    auto host = makeHost(QStringLiteral("n1"));
+    RunLog log(host.get());
+    host->start();
+    auto *worker = PeriodicWorker::create(QStringLiteral("late"), [](RunContext &) {});
+    worker->setInterval(20ms);
+    QVERIFY(host->addWorker(worker));
+    QTRY_VERIFY(log.count(QStringLiteral("late")) >= 2);
+    QPointer<Worker> guard(worker);
+    QVERIFY(host->removeWorker(QStringLiteral("late")));
+    QVERIFY(!host->hasWorker(QStringLiteral("late")));
+    QTRY_VERIFY(guard.isNull());
+    const int after = log.count(QStringLiteral("late"));
+    QTest::qWait(100);
+    QCOMPARE(log.count(QStringLiteral("late")), after);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::perRunLockAcrossTwoHosts()
+{
+    auto locks = std::make_shared<InProcessLockManager>();
+    auto a = makeHost(QStringLiteral("node-a"), locks);
+    auto b = makeHost(QStringLiteral("node-b"), locks);
+    RunLog logA(a.get());
+    RunLog logB(b.get());
+    Timings timings;
+    Concurrency concurrency;
+    for (Host *host : {a.get(), b.get()}) {
+        auto *worker = timedWorker(QStringLiteral("locked"), 30ms, 20ms, &timings, &concurrency);
+        worker->setLock(LockMode::PerRun);
+        QVERIFY(host->addWorker(worker));
+        host->start();
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(timings.size() >= 30, 10000);
+    QVERIFY(stopHost(*a));
+    QVERIFY(stopHost(*b));
+    QCOMPARE(concurrency.most.load(), 1);
+    auto runs = timings.snapshot();
+    std::sort(runs.begin(), runs.end(),
+              [](const auto &x, const auto &y) { return x.started < y.started; });
+    for (size_t k = 1; k < runs.size(); ++k) {
+        QVERIFY(runs[k].started >= runs[k - 1].finished);
+        QVERIFY2(runs[k].token > runs[k - 1].token, "fencing tokens must grow");
+    }
+    // Each node skipped some ticks because the other held the lock.
+    const int skipped = logA.count(QStringLiteral("locked"), RunOutcome::Skipped) +
+                        logB.count(QStringLiteral("locked"), RunOutcome::Skipped);
+    QVERIFY(skipped > 0);
+    for (const RunRecord &r : logA.of(QStringLiteral("locked"), RunOutcome::Skipped))
+        QVERIFY2(r.error.contains(QStringLiteral("held by node-b")), qPrintable(r.error));
+}
+
+void tst_Host::leaderTakeoverOnStop()
+{
+    auto locks = std::make_shared<InProcessLockManager>();
+    auto a = makeHost(QStringLiteral("node-a"), locks);
+    auto b = makeHost(QStringLiteral("node-b"), locks);
+    b->setStandbyPollInterval(10s); // takeover must come from the release, not the poll
+    Timings timings;
+    QList<Worker *> workers;
+    for (Host *host : {a.get(), b.get()}) {
+        auto *worker = timedWorker(QStringLiteral("leader"), 20ms, 0ms, &timings);
+        worker->setLock(LockMode::Leader);
+        QVERIFY(host->addWorker(worker));
+        workers.append(worker);
+    }
+    a->start();
+    QTRY_VERIFY(timings.size() >= 3);
+    b->start();
+    QTRY_COMPARE(workers[1]->state(), WorkerState::Waiting);
+    QTest::qWait(100);
+    for (const auto &r : timings.snapshot())
+        QCOMPARE(r.node, QStringLiteral("node-a"));
+    const qint64 tokenA = timings.snapshot().back().token;
+    QVERIFY(tokenA > 0);
+
+    QElapsedTimer timer;
+    timer.start();
+    QVERIFY(stopHost(*a));
+    QTRY_VERIFY_WITH_TIMEOUT(timings.snapshot().back().node == QStringLiteral("node-b"), 5000);
+    QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
+    QVERIFY(timings.snapshot().back().token > tokenA);
+    QVERIFY(stopHost(*b));
+}
+
+void tst_Host::leaderSelfFencesWhenRenewalFails()
+{
+    auto locks = std::make_shared<InProcessLockManager>();
+    auto host = makeHost(QStringLiteral("node-a"), locks);
+    host->setLeaseTimeToLive(600ms);
+    host->setLeaseRenewInterval(100ms);
+    RunLog log(host.get());
+    std::atomic<qint64> stoppedAtMs{0};
+    std::atomic<int> stopReason{0};
+    auto *worker = ContinuousWorker::create(QStringLiteral("svc"), [&](RunContext &context) {
+        context.stopToken().waitFor(1h);
+        stoppedAtMs = QDateTime::currentMSecsSinceEpoch();
+        stopReason = int(context.stopToken().stopReason());
+    });
+    worker->setLock(LockMode::Leader);
+    worker->setRestartBackoff(10ms, 10ms);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_COMPARE(worker->state(), WorkerState::Running);
+    QTest::qWait(250);
+    const auto leases = locks->leases();
+    QVERIFY(leases.isOk());
+    const Lease lease = leases.value().first();
+    QCOMPARE(lease.holder, QStringLiteral("node-a"));
+
+    // The database goes away: renewals fail from now on.
+    locks->setUnavailable(true);
+    const qint64 lastPossibleExpiry = QDateTime::currentMSecsSinceEpoch() + 600;
+    QTRY_VERIFY_WITH_TIMEOUT(stoppedAtMs != 0, 3000);
+    QCOMPARE(StopReason(stopReason.load()), StopReason::LeaseLost);
+    QVERIFY2(stoppedAtMs < lastPossibleExpiry,
+             qPrintable(QStringLiteral("stopped %1 ms after the lease could have expired")
+                            .arg(stoppedAtMs - lastPossibleExpiry)));
+    QTRY_COMPARE(log.count(QStringLiteral("svc"), RunOutcome::Cancelled), 1);
+    QVERIFY(log.of(QStringLiteral("svc")).first().error.contains(QStringLiteral("lease")));
+    QTRY_COMPARE(worker->state(), WorkerState::Waiting);
+
+    // The database is back: the worker takes the lease again with a new token.
+    locks->setUnavailable(false);
+    QTRY_COMPARE_WITH_TIMEOUT(worker->state(), WorkerState::Running, 3000);
+    QVERIFY(locks->leases().value().first().fencingToken > lease.fencingToken);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::perRunSelfFencesWhenRenewalFails()
+{
+    auto locks = std::make_shared<InProcessLockManager>();
+    auto host = makeHost(QStringLiteral("node-a"), locks);
+    host->setLeaseTimeToLive(500ms);
+    host->setLeaseRenewInterval(100ms);
+    RunLog log(host.get());
+    std::atomic<bool> inRun{false};
+    auto *worker = PeriodicWorker::create(QStringLiteral("long"), [&](RunContext &context) {
+        inRun = true;
+        context.stopToken().waitFor(1h);
+    });
+    worker->setInterval(1h);
+    worker->setLock(LockMode::PerRun);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    QTRY_VERIFY(inRun);
+    QTest::qWait(300); // renewed at least once: the run outlives its first ttl
+    locks->setUnavailable(true);
+    const qint64 unavailableAt = QDateTime::currentMSecsSinceEpoch();
+    QTRY_COMPARE_WITH_TIMEOUT(log.count(QStringLiteral("long")), 1, 3000);
+    const RunRecord run = log.of(QStringLiteral("long")).first();
+    QCOMPARE(run.outcome, RunOutcome::Cancelled);
+    QVERIFY(run.error.contains(QStringLiteral("lease")));
+    QVERIFY(run.finishedAt.toMSecsSinceEpoch() - unavailableAt < 500);
+    QVERIFY(run.fencingToken > 0);
+    locks->setUnavailable(false);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::blockingRunDelaysNoOtherTick()
+{
+    // Requirement (1): a run that blocks for 10 s delays no other worker's tick.
+    auto host = makeHost(QStringLiteral("n1"));
+    host->setSchedulerThreadCount(1); // the worst case: both workers share one timer thread
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool release = false;
+    std::atomic<bool> blocking{false};
+    auto *blocker = PeriodicWorker::create(QStringLiteral("blocker"), [&](RunContext &) {
+        blocking = true;
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait_for(lock, 10s, [&] { return release; }); // blocks, ignoring its stop token
+        blocking = false;
+    });
+    blocker->setInterval(20ms);
+    Timings timings;
+    std::atomic<bool> measure{false};
+    auto *ticker = PeriodicWorker::create(QStringLiteral("ticker"), [&](RunContext &context) {
+        if (!measure)
+            return;
+        Timings::Run run;
+        run.scheduled = context.scheduledSteady();
+        run.started = steady_clock::now();
+        timings.add(run);
+    });
+    ticker->setInterval(20ms);
+    QVERIFY(host->addWorker(blocker));
+    QVERIFY(host->addWorker(ticker));
+    host->start();
+    QTRY_VERIFY(blocking);
+    measure = true;
+    QTest::qWait(10000);
+    measure = false;
+    QVERIFY2(blocking, "the blocking run must still block while we measure");
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        release = true;
+    }
+    cv.notify_all();
+    QVERIFY(stopHost(*host));
+    const auto runs = timings.snapshot();
+    // 10 s of 20 ms ticks: none missing, none late by more than 5 ms.
+    QVERIFY2(runs.size() >= 495, qPrintable(QString::number(runs.size())));
+    std::vector<double> lateness;
+    for (size_t k = 0; k < runs.size(); ++k) {
+        if (k > 0)
+            QCOMPARE(duration_cast<milliseconds>(runs[k].scheduled - runs[k - 1].scheduled).count(),
+                     qint64(20));
+        lateness.push_back(millis(runs[k].started - runs[k].scheduled));
+    }
+    std::sort(lateness.begin(), lateness.end());
+    const double p99 = lateness[lateness.size() * 99 / 100];
+    qInfo("ticker lateness while another run blocks: p50 %.3f ms, p99 %.3f ms, max %.3f ms",
+          lateness[lateness.size() / 2], p99, lateness.back());
+    QVERIFY2(p99 <= 5.0, qPrintable(QStringLiteral("p99 lateness %1 ms").arg(p99)));
+    QCOMPARE(host->snapshot().value(1).misfireCount, qint64(0));
+}
+
+void tst_Host::logLinesReachStore()
+{
+    auto store = std::make_shared<InMemoryStore>();
+    auto host = makeHost(QStringLiteral("n1"), nullptr, store);
+    RunLog log(host.get());
+    auto *worker = PeriodicWorker::create(QStringLiteral("chatty"), [](RunContext &context) {
+        context.info() << "marked" << 3 << "users passive";
+        context.warning() << "slow query";
+    });
+    worker->setInterval(1h);
+    QVERIFY(host->addWorker(worker));
+    QTest::ignoreMessage(QtInfoMsg, QRegularExpression(QStringLiteral("\\[chatty\\] marked 3")));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("slow query")));
+    host->start();
+    QTRY_COMPARE(log.count(QStringLiteral("chatty")), 1);
+    LogQuery query;
+    query.worker = QStringLiteral("chatty");
+    const auto lines = store->logLines(query);
+    QVERIFY(lines.isOk());
+    QCOMPARE(lines.value().size(), 2);
+    QCOMPARE(lines.value().at(0).line.message, QStringLiteral("marked 3 users passive"));
+    QCOMPARE(lines.value().at(0).line.runId, log.of(QStringLiteral("chatty")).first().runId);
+    QCOMPARE(lines.value().at(1).line.level, QtWarningMsg);
+    QVERIFY(stopHost(*host));
+}
+
+QTEST_GUILESS_MAIN(tst_Host)
+#include "tst_host.moc"
