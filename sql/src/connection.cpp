@@ -43,7 +43,7 @@ QString describe(const QSqlError &error)
         text = driver;
     else if (!driver.isEmpty() && !text.contains(driver))
         text = driver + QStringLiteral(": ") + text;
-    if (!error.nativeErrorCode().isEmpty())
+    if (!error.nativeErrorCode().isEmpty() && !text.contains(error.nativeErrorCode()))
         text += QStringLiteral(" (%1)").arg(error.nativeErrorCode());
     return text.isEmpty() ? QStringLiteral("unknown database error") : text;
 }
@@ -261,6 +261,7 @@ bool SqlSession::exec(QSqlQuery &query, QString *error)
     if (query.exec())
         return true;
     const QSqlError e = query.lastError();
+    m_lastSqlError = e;
     if (error)
         *error = describe(e);
     query.finish();
@@ -276,6 +277,7 @@ bool SqlSession::execDirect(const QString &sql, QString *error)
     if (error)
         *error = describe(q.lastError());
     const QSqlError e = q.lastError();
+    m_lastSqlError = e;
     q = QSqlQuery();
     failed(e);
     return false;

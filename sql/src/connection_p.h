@@ -29,7 +29,7 @@ struct SqlConfig
 
     bool isPostgres() const { return url.isPostgreSql(); }
     //! A NOTIFY channel for this database's schema.
-    QString channel(const QString &what) const { return url.schema() + QLatin1Char('.') + what; }
+    QString channel(const QString &what) const { return url.schema() + QLatin1Char('_') + what; }
     int statementTimeoutMs() const;
     int busyTimeoutMs() const;
 
@@ -64,6 +64,8 @@ public:
     bool execDirect(const QString &sql, QString *error);
     //! Called on a failed statement: closes a PostgreSQL connection that may be broken.
     void failed(const QSqlError &error);
+    //! The error of the last statement that failed through exec() or execDirect().
+    QSqlError lastError() const { return m_lastSqlError; }
     bool begin(QString *error);
     bool commit(QString *error);
     void rollback();
@@ -82,6 +84,7 @@ private:
     std::chrono::steady_clock::time_point m_retryAt{};
     std::chrono::milliseconds m_backoff{0};
     QString m_lastError;
+    QSqlError m_lastSqlError;
     bool m_inTransaction = false;
 };
 

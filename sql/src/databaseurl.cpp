@@ -122,7 +122,7 @@ Result<DatabaseUrl> DatabaseUrl::parse(const QString &text)
                                                  "number of milliseconds, not \"%1\"")
                                       .arg(value));
         } else if (key == QLatin1String("schema")) {
-            static const QRegularExpression identifier(QStringLiteral("^[a-z_][a-z0-9_]{0,50}$"));
+            static const QRegularExpression identifier(QStringLiteral("^[a-z_][a-z0-9_]{0,40}$"));
             if (!identifier.match(value).hasMatch())
                 return R::failure(QStringLiteral("PostgreSQL URL: schema \"%1\" is not a plain "
                                                  "lower-case identifier")

@@ -101,7 +101,7 @@ QStringList step(int version, bool pg)
                 << QStringLiteral(
                        "CREATE OR REPLACE FUNCTION warden_notify_released() RETURNS trigger "
                        "LANGUAGE plpgsql AS $$ BEGIN "
-                       "PERFORM pg_notify(TG_TABLE_SCHEMA || '.warden_released', NEW.name); "
+                       "PERFORM pg_notify(TG_TABLE_SCHEMA || '_warden_released', NEW.name); "
                        "RETURN NULL; END $$")
                 << QStringLiteral("CREATE TRIGGER warden_leases_released AFTER UPDATE ON "
                                   "warden_leases FOR EACH ROW WHEN (NEW.holder = '' AND "
@@ -109,7 +109,7 @@ QStringList step(int version, bool pg)
                 << QStringLiteral(
                        "CREATE OR REPLACE FUNCTION warden_notify_settings() RETURNS trigger "
                        "LANGUAGE plpgsql AS $$ BEGIN "
-                       "PERFORM pg_notify(TG_TABLE_SCHEMA || '.warden_settings', "
+                       "PERFORM pg_notify(TG_TABLE_SCHEMA || '_warden_settings', "
                        "CASE WHEN TG_OP = 'DELETE' THEN OLD.worker ELSE NEW.worker END); "
                        "RETURN NULL; END $$")
                 << QStringLiteral("CREATE TRIGGER warden_settings_changed AFTER INSERT OR "

@@ -153,8 +153,7 @@ bool SqlLockManager::isValidName(const QString &name, QString *error)
         why = QStringLiteral("is longer than 200 characters");
     else {
         for (const QChar c : name) {
-            if (c.category() == QChar::Other_Control || c.category() == QChar::Other_NotAssigned ||
-                c.isSurrogate()) {
+            if (c.category() == QChar::Other_Control) {
                 why = QStringLiteral("contains a control or invalid character");
                 break;
             }
@@ -198,16 +197,14 @@ LockManager::Attempt SqlLockManager::tryAcquire(const QString &name, const QStri
         return attempt;
     }
     q->finish(); // SQLite: ends the statement and so its implicit transaction
-    if (pg) {
-        attempt.error = QStringLiteral("tryAcquire: no row returned for %1").arg(name);
-        return attempt;
-    }
-    // SQLite, busy: read who holds it (not part of the decision, which is made).
+    // Busy. The decision is made; read who holds it, for the caller's messages. (PostgreSQL
+    // lands here when the row was created by a concurrent acquire that the statement's
+    // snapshot cannot see.)
     attempt.status = Status::Busy;
     QString ignored;
     if (QSqlQuery *c = session->prepared(
             CurrentKey,
-            QStringLiteral("SELECT %1 FROM warden_leases WHERE name = :name").arg(leaseColumns(false)),
+            QStringLiteral("SELECT %1 FROM warden_leases WHERE name = :name").arg(leaseColumns(pg)),
             &ignored)) {
         c->bindValue(QStringLiteral(":name"), name);
         if (c->exec() && c->next())

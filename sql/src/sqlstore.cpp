@@ -91,6 +91,26 @@ struct Batch
     }
 };
 
+//! A text parameter: a null QString would bind as SQL NULL.
+QVariant text(const QString &value)
+{
+    return value.isNull() ? QVariant(QStringLiteral("")) : QVariant(value);
+}
+
+/*!
+    Whether a failed write can never succeed as it is (bad data), so that retrying would
+    block the queue for ever: PostgreSQL classes 22 and 23, SQLite's constraint, size and
+    type errors. Anything else (connection, timeout, lock, permission) is retried.
+*/
+bool isPermanent(const QSqlError &error, bool pg)
+{
+    const QString code = error.nativeErrorCode();
+    if (pg)
+        return code.startsWith(QLatin1String("22")) || code.startsWith(QLatin1String("23"));
+    const int primary = code.toInt() & 0xff;
+    return primary == 19 || primary == 18 || primary == 20 || primary == 25;
+}
+
 QString runColumns(bool pg)
 {
     return QStringLiteral("run_id, worker, node, %1, %2, %3, outcome, error, fencing_token, manual")
@@ -149,7 +169,10 @@ struct SqlStore::Private
         wake.notify_one();
     }
     void writerLoop();
+    enum class WriteResult { Written, Failed, BadData };
+    WriteResult write(Batch &batch, QString *error);
     bool writeBatch(Batch &batch, QString *error);
+    bool writeOneByOne(Batch &batch, QString *error);
     void putBack(Batch &batch);
     Result<qint64> enforceRetention(const RetentionPolicy &policy);
 };
@@ -274,7 +297,7 @@ void SqlStore::Private::writerLoop()
             inFlightLogs = qint64(batch.logs.size());
             lock.unlock();
             QString error;
-            const bool ok = writeBatch(batch, &error);
+            const bool ok = writeOneByOne(batch, &error);
             lock.lock();
             if (ok) {
                 stats.written += inFlight;
@@ -314,6 +337,67 @@ void SqlStore::Private::writerLoop()
     }
     lock.unlock();
     SqlSession::drop(*config);
+}
+
+SqlStore::Private::WriteResult SqlStore::Private::write(Batch &batch, QString *error)
+{
+    if (writeBatch(batch, error))
+        return WriteResult::Written;
+    QString ignored;
+    SqlSession *s = session(&ignored);
+    return s && isPermanent(s->lastError(), pg()) ? WriteResult::BadData : WriteResult::Failed;
+}
+
+/*!
+    Writes \a batch in one transaction. When that fails because of bad data, writes its items
+    one by one and drops (and counts) those the database refuses, so that one bad record
+    cannot block the queue. On any other failure \a batch keeps what was not written.
+*/
+bool SqlStore::Private::writeOneByOne(Batch &batch, QString *error)
+{
+    const WriteResult result = write(batch, error);
+    if (result != WriteResult::BadData)
+        return result == WriteResult::Written;
+    qCWarning(lcSql, "the store refused a batch (%s); writing it row by row", qPrintable(*error));
+    auto one = [&](Batch &single, qint64 *dropped) {
+        const WriteResult r = write(single, error);
+        if (r == WriteResult::BadData) {
+            qCWarning(lcSql, "dropping a record the store refuses: %s", qPrintable(*error));
+            std::lock_guard<std::mutex> lock(mutex);
+            ++*dropped;
+        }
+        return r != WriteResult::Failed;
+    };
+    qint64 droppedOther = 0;
+    while (!batch.nodes.isEmpty()) {
+        Batch single;
+        single.nodes.insert(batch.nodes.begin().key(), batch.nodes.begin().value());
+        if (!one(single, &droppedOther))
+            return false;
+        batch.nodes.erase(batch.nodes.begin());
+    }
+    while (!batch.statuses.isEmpty()) {
+        Batch single;
+        single.statuses.insert(batch.statuses.begin().key(), batch.statuses.begin().value());
+        if (!one(single, &droppedOther))
+            return false;
+        batch.statuses.erase(batch.statuses.begin());
+    }
+    while (!batch.runs.empty()) {
+        Batch single;
+        single.runs.push_back(batch.runs.front());
+        if (!one(single, &stats.droppedRuns))
+            return false;
+        batch.runs.pop_front();
+    }
+    while (!batch.logs.empty()) {
+        Batch single;
+        single.logs.push_back(batch.logs.front());
+        if (!one(single, &stats.droppedLogLines))
+            return false;
+        batch.logs.pop_front();
+    }
+    return true;
 }
 
 void SqlStore::Private::putBack(Batch &batch)
@@ -367,7 +451,7 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
                                        QStringLiteral("DELETE FROM warden_nodes WHERE id = :id"), error);
             if (!q)
                 return fail();
-            q->bindValue(QStringLiteral(":id"), it.key());
+            q->bindValue(QStringLiteral(":id"), text(it.key()));
             if (!s->exec(*q, error))
                 return fail();
             continue;
@@ -387,10 +471,10 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
             error);
         if (!q)
             return fail();
-        q->bindValue(QStringLiteral(":id"), n.id);
-        q->bindValue(QStringLiteral(":host"), n.hostName);
+        q->bindValue(QStringLiteral(":id"), text(n.id));
+        q->bindValue(QStringLiteral(":host"), text(n.hostName));
         q->bindValue(QStringLiteral(":pid"), n.pid);
-        q->bindValue(QStringLiteral(":version"), n.version);
+        q->bindValue(QStringLiteral(":version"), text(n.version));
         q->bindValue(QStringLiteral(":started"), msParameter(n.startedAt));
         q->bindValue(QStringLiteral(":offset"), clockOffset);
         q->bindValue(QStringLiteral(":interval"), n.heartbeatIntervalMs);
@@ -406,8 +490,8 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
                 error);
             if (!q)
                 return fail();
-            q->bindValue(QStringLiteral(":worker"), it.key().first);
-            q->bindValue(QStringLiteral(":node"), it.key().second);
+            q->bindValue(QStringLiteral(":worker"), text(it.key().first));
+            q->bindValue(QStringLiteral(":node"), text(it.key().second));
             if (!s->exec(*q, error))
                 return fail();
             continue;
@@ -435,14 +519,14 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
             error);
         if (!q)
             return fail();
-        q->bindValue(QStringLiteral(":worker"), w.worker);
-        q->bindValue(QStringLiteral(":node"), w.node);
-        q->bindValue(QStringLiteral(":kind"), w.kind);
+        q->bindValue(QStringLiteral(":worker"), text(w.worker));
+        q->bindValue(QStringLiteral(":node"), text(w.node));
+        q->bindValue(QStringLiteral(":kind"), text(w.kind));
         q->bindValue(QStringLiteral(":state"), toKeyword(w.state));
         q->bindValue(QStringLiteral(":enabled"), w.enabled);
-        q->bindValue(QStringLiteral(":schedule"), w.schedule);
+        q->bindValue(QStringLiteral(":schedule"), text(w.schedule));
         q->bindValue(QStringLiteral(":lockmode"), toKeyword(w.lockMode));
-        q->bindValue(QStringLiteral(":lockname"), w.lockName);
+        q->bindValue(QStringLiteral(":lockname"), text(w.lockName));
         q->bindValue(QStringLiteral(":next"), msParameter(w.nextRunAt));
         q->bindValue(QStringLiteral(":last"), msParameter(w.lastRunAt));
         q->bindValue(QStringLiteral(":outcome"), toKeyword(w.lastOutcome));
@@ -452,7 +536,7 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
         q->bindValue(QStringLiteral(":failures"), w.failureCount);
         q->bindValue(QStringLiteral(":skips"), w.skipCount);
         q->bindValue(QStringLiteral(":misfires"), w.misfireCount);
-        q->bindValue(QStringLiteral(":error"), w.lastError);
+        q->bindValue(QStringLiteral(":error"), text(w.lastError));
         q->bindValue(QStringLiteral(":updated"), msParameter(w.updatedAt.isValid()
                                                                  ? w.updatedAt
                                                                  : QDateTime::currentDateTimeUtc()));
@@ -471,14 +555,14 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
         if (!q)
             return fail();
         for (const RunRecord &r : batch.runs) {
-            q->bindValue(QStringLiteral(":run"), r.runId);
-            q->bindValue(QStringLiteral(":worker"), r.worker);
-            q->bindValue(QStringLiteral(":node"), r.node);
+            q->bindValue(QStringLiteral(":run"), text(r.runId));
+            q->bindValue(QStringLiteral(":worker"), text(r.worker));
+            q->bindValue(QStringLiteral(":node"), text(r.node));
             q->bindValue(QStringLiteral(":scheduled"), msParameter(r.scheduledAt));
             q->bindValue(QStringLiteral(":started"), msParameter(r.startedAt));
             q->bindValue(QStringLiteral(":finished"), msParameter(r.finishedAt));
             q->bindValue(QStringLiteral(":outcome"), toKeyword(r.outcome));
-            q->bindValue(QStringLiteral(":error"), r.error);
+            q->bindValue(QStringLiteral(":error"), text(r.error));
             q->bindValue(QStringLiteral(":token"), r.fencingToken);
             q->bindValue(QStringLiteral(":manual"), r.manual);
             if (!s->exec(*q, error))
@@ -498,12 +582,12 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
         for (const LogLine &l : batch.logs) {
             q->bindValue(QStringLiteral(":time"),
                          msParameter(l.time.isValid() ? l.time : QDateTime::currentDateTimeUtc()));
-            q->bindValue(QStringLiteral(":node"), l.node);
-            q->bindValue(QStringLiteral(":worker"), l.worker);
-            q->bindValue(QStringLiteral(":run"), l.runId);
+            q->bindValue(QStringLiteral(":node"), text(l.node));
+            q->bindValue(QStringLiteral(":worker"), text(l.worker));
+            q->bindValue(QStringLiteral(":run"), text(l.runId));
             q->bindValue(QStringLiteral(":level"), severity(l.level));
-            q->bindValue(QStringLiteral(":category"), l.category);
-            q->bindValue(QStringLiteral(":message"), l.message);
+            q->bindValue(QStringLiteral(":category"), text(l.category));
+            q->bindValue(QStringLiteral(":message"), text(l.message));
             if (!s->exec(*q, error))
                 return fail();
         }
@@ -759,7 +843,7 @@ Result<std::optional<RunRecord>> SqlStore::lastScheduledRun(const QString &worke
         &error);
     if (!q)
         return R::failure(error);
-    q->bindValue(QStringLiteral(":worker"), worker);
+    q->bindValue(QStringLiteral(":worker"), text(worker));
     if (!s->exec(*q, &error))
         return R::failure(error);
     std::optional<RunRecord> out;
@@ -882,11 +966,11 @@ bool SqlStore::setWorkerSettings(const WorkerSettings &settings, QString *error)
         &message);
     if (!q)
         return failed();
-    q->bindValue(QStringLiteral(":worker"), settings.worker);
+    q->bindValue(QStringLiteral(":worker"), text(settings.worker));
     q->bindValue(QStringLiteral(":enabled"), settings.enabled);
     q->bindValue(QStringLiteral(":paused"), msParameter(settings.pausedUntil));
-    q->bindValue(QStringLiteral(":reason"), settings.reason);
-    q->bindValue(QStringLiteral(":by"), settings.changedBy);
+    q->bindValue(QStringLiteral(":reason"), text(settings.reason));
+    q->bindValue(QStringLiteral(":by"), text(settings.changedBy));
     if (!s->exec(*q, &message))
         return failed();
     q->finish();
@@ -915,8 +999,8 @@ Result<qint64> SqlStore::requestTrigger(const QString &worker, const QString &us
         &error);
     if (!q)
         return R::failure(error);
-    q->bindValue(QStringLiteral(":worker"), worker);
-    q->bindValue(QStringLiteral(":by"), user);
+    q->bindValue(QStringLiteral(":worker"), text(worker));
+    q->bindValue(QStringLiteral(":by"), text(user));
     if (!s->exec(*q, &error))
         return R::failure(error);
     qint64 sequence = 0;
@@ -942,12 +1026,12 @@ bool SqlStore::recordAudit(const AuditEntry &entry, QString *error)
     if (q) {
         q->bindValue(QStringLiteral(":time"),
                      msParameter(entry.time.isValid() ? entry.time : QDateTime::currentDateTimeUtc()));
-        q->bindValue(QStringLiteral(":user"), entry.user);
-        q->bindValue(QStringLiteral(":origin"), entry.origin);
-        q->bindValue(QStringLiteral(":action"), entry.action);
-        q->bindValue(QStringLiteral(":target"), entry.target);
-        q->bindValue(QStringLiteral(":reason"), entry.reason);
-        q->bindValue(QStringLiteral(":details"), entry.details);
+        q->bindValue(QStringLiteral(":user"), text(entry.user));
+        q->bindValue(QStringLiteral(":origin"), text(entry.origin));
+        q->bindValue(QStringLiteral(":action"), text(entry.action));
+        q->bindValue(QStringLiteral(":target"), text(entry.target));
+        q->bindValue(QStringLiteral(":reason"), text(entry.reason));
+        q->bindValue(QStringLiteral(":details"), text(entry.details));
         if (s->exec(*q, &message)) {
             q->finish();
             return true;
