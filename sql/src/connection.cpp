@@ -75,7 +75,8 @@ Result<std::shared_ptr<SqlConfig>> SqlConfig::make(const QString &text,
             config->password = config->url.password();
         } else if (!options.passwordEnvironmentVariable.isEmpty() &&
                    qEnvironmentVariableIsSet(qPrintable(options.passwordEnvironmentVariable))) {
-            config->password = qEnvironmentVariable(qPrintable(options.passwordEnvironmentVariable));
+            config->password =
+                qEnvironmentVariable(qPrintable(options.passwordEnvironmentVariable));
         } else if (!options.passwordFile.isEmpty()) {
             QFile file(options.passwordFile);
             if (!file.open(QIODevice::ReadOnly))
@@ -123,8 +124,7 @@ SqlSession *SqlSession::current(const SqlConfig &config, QString *error)
     if (it == sessions.end()) {
         // The session keeps the configuration alive as long as its thread has it.
         auto shared = std::shared_ptr<const SqlConfig>(std::make_shared<SqlConfig>(config));
-        const QString name =
-            QStringLiteral("warden-%1-%2").arg(config.id).arg(nextConnectionId++);
+        const QString name = QStringLiteral("warden-%1-%2").arg(config.id).arg(nextConnectionId++);
         it = sessions.emplace(config.id, std::make_unique<SqlSession>(shared, name)).first;
     }
     SqlSession *session = it->second.get();
@@ -208,7 +208,8 @@ bool SqlSession::open(QString *error)
     if (!params.contains(QStringLiteral("connect_timeout")))
         params.insert(QStringLiteral("connect_timeout"),
                       QString::number(std::max<qint64>(2, c.options.connectTimeout.count())));
-    if (!params.contains(QStringLiteral("application_name")) && !c.options.applicationName.isEmpty())
+    if (!params.contains(QStringLiteral("application_name")) &&
+        !c.options.applicationName.isEmpty())
         params.insert(QStringLiteral("application_name"), c.options.applicationName);
     // A dead peer must not hold a thread for ever: TCP keepalives and a user timeout.
     params.insert(QStringLiteral("keepalives"), QStringLiteral("1"));
@@ -338,9 +339,10 @@ void SqlSession::rollback()
 namespace SqlText {
 QString nowMs(bool postgres)
 {
-    return postgres
-               ? QStringLiteral("CAST(round(extract(epoch FROM clock_timestamp()) * 1000) AS bigint)")
-               : QStringLiteral("CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)");
+    return postgres ? QStringLiteral(
+                          "CAST(round(extract(epoch FROM clock_timestamp()) * 1000) AS bigint)")
+                    : QStringLiteral(
+                          "CAST(round((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)");
 }
 QString timeIn(bool postgres, const QString &placeholder)
 {
@@ -350,8 +352,9 @@ QString timeIn(bool postgres, const QString &placeholder)
 }
 QString timeOut(bool postgres, const QString &column)
 {
-    return postgres ? QStringLiteral("CAST(round(extract(epoch FROM %1) * 1000) AS bigint)").arg(column)
-                    : column;
+    return postgres
+               ? QStringLiteral("CAST(round(extract(epoch FROM %1) * 1000) AS bigint)").arg(column)
+               : column;
 }
 } // namespace SqlText
 

@@ -104,7 +104,8 @@ inline QVariant msParameter(const QDateTime &time)
 }
 inline QDateTime msValue(const QVariant &value)
 {
-    return value.isNull() ? QDateTime() : QDateTime::fromMSecsSinceEpoch(value.toLongLong(), Qt::UTC);
+    return value.isNull() ? QDateTime()
+                          : QDateTime::fromMSecsSinceEpoch(value.toLongLong(), Qt::UTC);
 }
 QString describe(const QSqlError &error);
 

@@ -22,12 +22,16 @@ bool parseMilliseconds(const QString &text, int *out)
 
 const QStringList &postgresParameters()
 {
-    static const QStringList names = {
-        QStringLiteral("connect_timeout"),  QStringLiteral("sslmode"),
-        QStringLiteral("sslrootcert"),      QStringLiteral("sslcert"),
-        QStringLiteral("sslkey"),           QStringLiteral("application_name"),
-        QStringLiteral("target_session_attrs"), QStringLiteral("passfile"),
-        QStringLiteral("statement_timeout"), QStringLiteral("schema")};
+    static const QStringList names = {QStringLiteral("connect_timeout"),
+                                      QStringLiteral("sslmode"),
+                                      QStringLiteral("sslrootcert"),
+                                      QStringLiteral("sslcert"),
+                                      QStringLiteral("sslkey"),
+                                      QStringLiteral("application_name"),
+                                      QStringLiteral("target_session_attrs"),
+                                      QStringLiteral("passfile"),
+                                      QStringLiteral("statement_timeout"),
+                                      QStringLiteral("schema")};
     return names;
 }
 
@@ -54,19 +58,21 @@ Result<DatabaseUrl> DatabaseUrl::parse(const QString &text)
         else if (rest.startsWith(QLatin1String("//./")) || rest.startsWith(QLatin1String("//../")))
             rest = rest.mid(2); // sqlite://./rel -> ./rel
         else if (rest.startsWith(QLatin1String("//")))
-            return R::failure(QStringLiteral(
-                "SQLite URL \"%1\": a host is not allowed; use sqlite:///absolute/path, "
-                "sqlite://./relative/path or sqlite:relative/path")
-                                  .arg(trimmed));
+            return R::failure(
+                QStringLiteral(
+                    "SQLite URL \"%1\": a host is not allowed; use sqlite:///absolute/path, "
+                    "sqlite://./relative/path or sqlite:relative/path")
+                    .arg(trimmed));
         rest = QUrl::fromPercentEncoding(rest.toUtf8());
         if (rest.isEmpty())
-            return R::failure(QStringLiteral("SQLite URL \"%1\": the file path is missing")
-                                  .arg(trimmed));
+            return R::failure(
+                QStringLiteral("SQLite URL \"%1\": the file path is missing").arg(trimmed));
         if (rest == QLatin1String(":memory:") || rest.startsWith(QLatin1String("file:")))
-            return R::failure(QStringLiteral(
-                "SQLite URL \"%1\": in-memory databases are not supported (every thread has a "
-                "connection of its own); give a file path")
-                                  .arg(trimmed));
+            return R::failure(
+                QStringLiteral(
+                    "SQLite URL \"%1\": in-memory databases are not supported (every thread has a "
+                    "connection of its own); give a file path")
+                    .arg(trimmed));
         url.m_path = rest;
         const QUrlQuery items(query);
         for (const auto &[key, value] : items.queryItems(QUrl::FullyDecoded)) {
@@ -84,12 +90,14 @@ Result<DatabaseUrl> DatabaseUrl::parse(const QString &text)
         return url;
     }
 
-    const bool isPostgres = trimmed.startsWith(QLatin1String("postgresql://"), Qt::CaseInsensitive) ||
-                            trimmed.startsWith(QLatin1String("postgres://"), Qt::CaseInsensitive);
+    const bool isPostgres =
+        trimmed.startsWith(QLatin1String("postgresql://"), Qt::CaseInsensitive) ||
+        trimmed.startsWith(QLatin1String("postgres://"), Qt::CaseInsensitive);
     if (!isPostgres) {
-        return R::failure(QStringLiteral("unsupported database URL \"%1\": it must start with "
-                                         "sqlite: or postgresql://")
-                              .arg(trimmed.section(QLatin1Char(':'), 0, 0) + QStringLiteral(":...")));
+        return R::failure(
+            QStringLiteral("unsupported database URL \"%1\": it must start with "
+                           "sqlite: or postgresql://")
+                .arg(trimmed.section(QLatin1Char(':'), 0, 0) + QStringLiteral(":...")));
     }
     url.m_backend = Backend::PostgreSQL;
     const QUrl parsed(trimmed, QUrl::StrictMode);
@@ -133,8 +141,8 @@ Result<DatabaseUrl> DatabaseUrl::parse(const QString &text)
             if (value.contains(QLatin1Char(' ')) || value.contains(QLatin1Char('\'')) ||
                 value.contains(QLatin1Char('\\')) || value.contains(QLatin1Char(';')) ||
                 value.isEmpty())
-                return R::failure(QStringLiteral("PostgreSQL URL: parameter %1 has an invalid value")
-                                      .arg(key));
+                return R::failure(
+                    QStringLiteral("PostgreSQL URL: parameter %1 has an invalid value").arg(key));
             if (key == QLatin1String("connect_timeout")) {
                 bool ok = false;
                 if (value.toInt(&ok) < 0 || !ok)

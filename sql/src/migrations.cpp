@@ -19,8 +19,8 @@ QStringList step(int version, bool pg)
     const QString time = pg ? QStringLiteral("timestamptz") : QStringLiteral("INTEGER");
     const QString bigint = pg ? QStringLiteral("bigint") : QStringLiteral("INTEGER");
     const QString boolean = pg ? QStringLiteral("boolean") : QStringLiteral("INTEGER");
-    const QString serial = pg ? QStringLiteral("bigserial PRIMARY KEY")
-                              : QStringLiteral("INTEGER PRIMARY KEY");
+    const QString serial =
+        pg ? QStringLiteral("bigserial PRIMARY KEY") : QStringLiteral("INTEGER PRIMARY KEY");
     const QString never = pg ? QStringLiteral("'-infinity'") : QStringLiteral("0");
     const QString yes = pg ? QStringLiteral("true") : QStringLiteral("1");
     const QString no = pg ? QStringLiteral("false") : QStringLiteral("0");
@@ -44,18 +44,19 @@ QStringList step(int version, bool pg)
                            " clock_offset_ms %1 NOT NULL DEFAULT 0,"
                            " heartbeat_interval_ms INTEGER NOT NULL DEFAULT 0)")
                 .arg(bigint, time),
-            QStringLiteral("CREATE TABLE warden_worker_status ("
-                           " worker TEXT NOT NULL, node TEXT NOT NULL,"
-                           " kind TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT '',"
-                           " enabled %3 NOT NULL DEFAULT %4, schedule TEXT NOT NULL DEFAULT '',"
-                           " lock_mode TEXT NOT NULL DEFAULT '', lock_name TEXT NOT NULL DEFAULT '',"
-                           " next_run_at %2, last_run_at %2,"
-                           " last_outcome TEXT NOT NULL DEFAULT '',"
-                           " last_duration_ms %1, last_lateness_ms %1,"
-                           " run_count %1 NOT NULL DEFAULT 0, failure_count %1 NOT NULL DEFAULT 0,"
-                           " skip_count %1 NOT NULL DEFAULT 0, misfire_count %1 NOT NULL DEFAULT 0,"
-                           " last_error TEXT NOT NULL DEFAULT '', updated_at %2,"
-                           " PRIMARY KEY (worker, node))")
+            QStringLiteral(
+                "CREATE TABLE warden_worker_status ("
+                " worker TEXT NOT NULL, node TEXT NOT NULL,"
+                " kind TEXT NOT NULL DEFAULT '', state TEXT NOT NULL DEFAULT '',"
+                " enabled %3 NOT NULL DEFAULT %4, schedule TEXT NOT NULL DEFAULT '',"
+                " lock_mode TEXT NOT NULL DEFAULT '', lock_name TEXT NOT NULL DEFAULT '',"
+                " next_run_at %2, last_run_at %2,"
+                " last_outcome TEXT NOT NULL DEFAULT '',"
+                " last_duration_ms %1, last_lateness_ms %1,"
+                " run_count %1 NOT NULL DEFAULT 0, failure_count %1 NOT NULL DEFAULT 0,"
+                " skip_count %1 NOT NULL DEFAULT 0, misfire_count %1 NOT NULL DEFAULT 0,"
+                " last_error TEXT NOT NULL DEFAULT '', updated_at %2,"
+                " PRIMARY KEY (worker, node))")
                 .arg(bigint, time, boolean, yes),
             QStringLiteral("CREATE TABLE warden_worker_settings ("
                            " worker TEXT PRIMARY KEY,"
@@ -97,24 +98,24 @@ QStringList step(int version, bool pg)
             QStringLiteral("CREATE INDEX warden_audit_time ON warden_audit (time)"),
         };
         if (pg) {
-            statements
-                << QStringLiteral(
-                       "CREATE OR REPLACE FUNCTION warden_notify_released() RETURNS trigger "
-                       "LANGUAGE plpgsql AS $$ BEGIN "
-                       "PERFORM pg_notify(TG_TABLE_SCHEMA || '_warden_released', NEW.name); "
-                       "RETURN NULL; END $$")
-                << QStringLiteral("CREATE TRIGGER warden_leases_released AFTER UPDATE ON "
-                                  "warden_leases FOR EACH ROW WHEN (NEW.holder = '' AND "
-                                  "OLD.holder <> '') EXECUTE FUNCTION warden_notify_released()")
-                << QStringLiteral(
-                       "CREATE OR REPLACE FUNCTION warden_notify_settings() RETURNS trigger "
-                       "LANGUAGE plpgsql AS $$ BEGIN "
-                       "PERFORM pg_notify(TG_TABLE_SCHEMA || '_warden_settings', "
-                       "CASE WHEN TG_OP = 'DELETE' THEN OLD.worker ELSE NEW.worker END); "
-                       "RETURN NULL; END $$")
-                << QStringLiteral("CREATE TRIGGER warden_settings_changed AFTER INSERT OR "
-                                  "UPDATE OR DELETE ON warden_worker_settings FOR EACH ROW "
-                                  "EXECUTE FUNCTION warden_notify_settings()");
+            statements << QStringLiteral(
+                              "CREATE OR REPLACE FUNCTION warden_notify_released() RETURNS trigger "
+                              "LANGUAGE plpgsql AS $$ BEGIN "
+                              "PERFORM pg_notify(TG_TABLE_SCHEMA || '_warden_released', NEW.name); "
+                              "RETURN NULL; END $$")
+                       << QStringLiteral(
+                              "CREATE TRIGGER warden_leases_released AFTER UPDATE ON "
+                              "warden_leases FOR EACH ROW WHEN (NEW.holder = '' AND "
+                              "OLD.holder <> '') EXECUTE FUNCTION warden_notify_released()")
+                       << QStringLiteral(
+                              "CREATE OR REPLACE FUNCTION warden_notify_settings() RETURNS trigger "
+                              "LANGUAGE plpgsql AS $$ BEGIN "
+                              "PERFORM pg_notify(TG_TABLE_SCHEMA || '_warden_settings', "
+                              "CASE WHEN TG_OP = 'DELETE' THEN OLD.worker ELSE NEW.worker END); "
+                              "RETURN NULL; END $$")
+                       << QStringLiteral("CREATE TRIGGER warden_settings_changed AFTER INSERT OR "
+                                         "UPDATE OR DELETE ON warden_worker_settings FOR EACH ROW "
+                                         "EXECUTE FUNCTION warden_notify_settings()");
         }
         return statements;
     }
@@ -180,7 +181,8 @@ Result<int> apply(const SqlConfig &config)
     if (pg) {
         QSqlQuery lock(session->database());
         lock.prepare(QStringLiteral("SELECT pg_advisory_xact_lock(hashtext(:key))"));
-        lock.bindValue(QStringLiteral(":key"), config.url.schema() + QStringLiteral(".warden_migrate"));
+        lock.bindValue(QStringLiteral(":key"),
+                       config.url.schema() + QStringLiteral(".warden_migrate"));
         if (!lock.exec())
             return fail(QStringLiteral("cannot take the migration lock: %1")
                             .arg(describe(lock.lastError())));
@@ -230,8 +232,7 @@ Result<int> apply(const SqlConfig &config)
         QSqlQuery record(session->database());
         record.prepare(QStringLiteral("INSERT INTO warden_schema_version (version, applied_at, "
                                       "applied_by) VALUES (:version, %1, :by)")
-                           .arg(pg ? QStringLiteral("clock_timestamp()")
-                                   : SqlText::nowMs(false)));
+                           .arg(pg ? QStringLiteral("clock_timestamp()") : SqlText::nowMs(false)));
         record.bindValue(QStringLiteral(":version"), v);
         record.bindValue(QStringLiteral(":by"), QStringLiteral("warden ") + Warden::version());
         if (!record.exec())

@@ -85,7 +85,8 @@ QString renewSql(bool pg)
         return QStringLiteral(
                    "WITH t AS (SELECT clock_timestamp() AS now_) "
                    "UPDATE warden_leases l SET renewed_at = t.now_, "
-                   "expires_at = t.now_ + make_interval(secs => CAST(:ttl AS double precision) / 1000.0) "
+                   "expires_at = t.now_ + make_interval(secs => CAST(:ttl AS double precision) / "
+                   "1000.0) "
                    "FROM t WHERE l.name = :name AND l.holder = :holder AND l.token = :token "
                    "AND l.expires_at > t.now_ RETURNING %1")
             .arg(leaseColumns(true, QStringLiteral("l")));
@@ -99,10 +100,11 @@ QString renewSql(bool pg)
 QString releaseSql(bool pg, bool force)
 {
     const QString now = pg ? QStringLiteral("clock_timestamp()") : SqlText::nowMs(false);
-    QString sql = QStringLiteral("UPDATE warden_leases SET holder = '', "
-                                 "expires_at = CASE WHEN expires_at < %1 THEN expires_at ELSE %1 END "
-                                 "WHERE name = :name")
-                      .arg(now);
+    QString sql =
+        QStringLiteral("UPDATE warden_leases SET holder = '', "
+                       "expires_at = CASE WHEN expires_at < %1 THEN expires_at ELSE %1 END "
+                       "WHERE name = :name")
+            .arg(now);
     if (!force)
         sql += QStringLiteral(" AND holder = :holder AND token = :token");
     return sql;
@@ -127,8 +129,7 @@ SqlLockManager::SqlLockManager(std::shared_ptr<const SqlConfig> config, QObject 
         const QString channel = d->config->channel(QStringLiteral("warden_released"));
         d->listener = std::make_unique<NotificationListener>(
             d->config, QStringList{channel},
-            [this](const QString &, const QString &name) { Q_EMIT released(name); },
-            nullptr);
+            [this](const QString &, const QString &name) { Q_EMIT released(name); }, nullptr);
         d->listener->start(QStringLiteral("warden-lease-listener"));
     }
 }
@@ -254,9 +255,9 @@ bool SqlLockManager::release(const Lease &lease, QString *error)
         return false;
     }
     SqlSession *session = d->session(&message);
-    QSqlQuery *q = session ? session->prepared(ReleaseKey,
-                                               releaseSql(session->isPostgres(), false), &message)
-                           : nullptr;
+    QSqlQuery *q =
+        session ? session->prepared(ReleaseKey, releaseSql(session->isPostgres(), false), &message)
+                : nullptr;
     if (q) {
         q->bindValue(QStringLiteral(":name"), lease.name);
         q->bindValue(QStringLiteral(":holder"), lease.holder);
@@ -314,11 +315,10 @@ Result<QList<Lease>> SqlLockManager::leases()
     SqlSession *session = d->session(&error);
     if (!session)
         return R::failure(error);
-    QSqlQuery *q = session->prepared(
-        LeasesKey,
-        QStringLiteral("SELECT %1 FROM warden_leases ORDER BY name")
-            .arg(leaseColumns(session->isPostgres())),
-        &error);
+    QSqlQuery *q = session->prepared(LeasesKey,
+                                     QStringLiteral("SELECT %1 FROM warden_leases ORDER BY name")
+                                         .arg(leaseColumns(session->isPostgres())),
+                                     &error);
     if (!q || !session->exec(*q, &error))
         return R::failure(error);
     QList<Lease> out;

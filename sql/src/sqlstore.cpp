@@ -278,7 +278,8 @@ void SqlStore::Private::writerLoop()
                         [this] { return quit || !pending.isEmpty() || flushRequested; });
         if (!pending.isEmpty() && !quit && !flushRequested) {
             // Gather a little more into the same transaction.
-            wake.wait_for(lock, config->options.writeDelay, [this] { return quit || flushRequested; });
+            wake.wait_for(lock, config->options.writeDelay,
+                          [this] { return quit || flushRequested; });
         }
         flushRequested = false;
         if (!pending.isEmpty()) {
@@ -426,7 +427,8 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
     // The node's clock against the database's, measured around one round trip.
     qint64 clockOffset = 0;
     if (!batch.nodes.isEmpty()) {
-        QSqlQuery *now = s->prepared(NowKey, QStringLiteral("SELECT %1").arg(SqlText::nowMs(p)), error);
+        QSqlQuery *now =
+            s->prepared(NowKey, QStringLiteral("SELECT %1").arg(SqlText::nowMs(p)), error);
         if (!now)
             return false;
         const qint64 before = QDateTime::currentMSecsSinceEpoch();
@@ -447,8 +449,8 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
 
     for (auto it = batch.nodes.cbegin(); it != batch.nodes.cend(); ++it) {
         if (!it.value()) {
-            QSqlQuery *q = s->prepared(DeleteNodeKey,
-                                       QStringLiteral("DELETE FROM warden_nodes WHERE id = :id"), error);
+            QSqlQuery *q = s->prepared(
+                DeleteNodeKey, QStringLiteral("DELETE FROM warden_nodes WHERE id = :id"), error);
             if (!q)
                 return fail();
             q->bindValue(QStringLiteral(":id"), text(it.key()));
@@ -467,7 +469,8 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
                 "started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, "
                 "clock_offset_ms = excluded.clock_offset_ms, "
                 "heartbeat_interval_ms = excluded.heartbeat_interval_ms")
-                .arg(in(":started"), p ? QStringLiteral("clock_timestamp()") : SqlText::nowMs(false)),
+                .arg(in(":started"),
+                     p ? QStringLiteral("clock_timestamp()") : SqlText::nowMs(false)),
             error);
         if (!q)
             return fail();
@@ -486,7 +489,8 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
         if (!it.value()) {
             QSqlQuery *q = s->prepared(
                 DeleteStatusKey,
-                QStringLiteral("DELETE FROM warden_worker_status WHERE worker = :worker AND node = :node"),
+                QStringLiteral(
+                    "DELETE FROM warden_worker_status WHERE worker = :worker AND node = :node"),
                 error);
             if (!q)
                 return fail();
@@ -505,7 +509,8 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
                 "last_lateness_ms, run_count, failure_count, skip_count, misfire_count, "
                 "last_error, updated_at) VALUES (:worker, :node, :kind, :state, :enabled, "
                 ":schedule, :lockmode, :lockname, %1, %2, :outcome, :duration, :lateness, :runs, "
-                ":failures, :skips, :misfires, :error, %3) ON CONFLICT (worker, node) DO UPDATE SET "
+                ":failures, :skips, :misfires, :error, %3) ON CONFLICT (worker, node) DO UPDATE "
+                "SET "
                 "kind = excluded.kind, state = excluded.state, enabled = excluded.enabled, "
                 "schedule = excluded.schedule, lock_mode = excluded.lock_mode, "
                 "lock_name = excluded.lock_name, next_run_at = excluded.next_run_at, "
@@ -537,9 +542,9 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
         q->bindValue(QStringLiteral(":skips"), w.skipCount);
         q->bindValue(QStringLiteral(":misfires"), w.misfireCount);
         q->bindValue(QStringLiteral(":error"), text(w.lastError));
-        q->bindValue(QStringLiteral(":updated"), msParameter(w.updatedAt.isValid()
-                                                                 ? w.updatedAt
-                                                                 : QDateTime::currentDateTimeUtc()));
+        q->bindValue(
+            QStringLiteral(":updated"),
+            msParameter(w.updatedAt.isValid() ? w.updatedAt : QDateTime::currentDateTimeUtc()));
         if (!s->exec(*q, error))
             return fail();
     }
@@ -547,9 +552,10 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
     if (!batch.runs.empty()) {
         QSqlQuery *q = s->prepared(
             InsertRunKey,
-            QStringLiteral("INSERT INTO warden_runs (run_id, worker, node, scheduled_at, started_at, "
-                           "finished_at, outcome, error, fencing_token, manual) VALUES (:run, "
-                           ":worker, :node, %1, %2, %3, :outcome, :error, :token, :manual)")
+            QStringLiteral(
+                "INSERT INTO warden_runs (run_id, worker, node, scheduled_at, started_at, "
+                "finished_at, outcome, error, fencing_token, manual) VALUES (:run, "
+                ":worker, :node, %1, %2, %3, :outcome, :error, :token, :manual)")
                 .arg(in(":scheduled"), in(":started"), in(":finished")),
             error);
         if (!q)
@@ -573,8 +579,9 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
     if (!batch.logs.empty()) {
         QSqlQuery *q = s->prepared(
             InsertLogKey,
-            QStringLiteral("INSERT INTO warden_log (time, node, worker, run_id, level, category, "
-                           "message) VALUES (%1, :node, :worker, :run, :level, :category, :message)")
+            QStringLiteral(
+                "INSERT INTO warden_log (time, node, worker, run_id, level, category, "
+                "message) VALUES (%1, :node, :worker, :run, :level, :category, :message)")
                 .arg(in(":time")),
             error);
         if (!q)
@@ -717,13 +724,13 @@ Result<QList<NodeInfo>> SqlStore::nodes()
     if (!s)
         return R::failure(error);
     const bool p = s->isPostgres();
-    QSqlQuery *q = s->prepared(
-        NodesKey,
-        QStringLiteral("SELECT id, host_name, pid, version, %1, %2, clock_offset_ms, "
-                       "heartbeat_interval_ms FROM warden_nodes ORDER BY id")
-            .arg(SqlText::timeOut(p, QStringLiteral("started_at")),
-                 SqlText::timeOut(p, QStringLiteral("heartbeat_at"))),
-        &error);
+    QSqlQuery *q =
+        s->prepared(NodesKey,
+                    QStringLiteral("SELECT id, host_name, pid, version, %1, %2, clock_offset_ms, "
+                                   "heartbeat_interval_ms FROM warden_nodes ORDER BY id")
+                        .arg(SqlText::timeOut(p, QStringLiteral("started_at")),
+                             SqlText::timeOut(p, QStringLiteral("heartbeat_at"))),
+                    &error);
     if (!q || !s->exec(*q, &error))
         return R::failure(error);
     QList<NodeInfo> out;
@@ -805,7 +812,8 @@ Result<QList<RunRecord>> SqlStore::runs(const RunQuery &query)
     if (!query.node.isEmpty())
         where << QStringLiteral("node = :node");
     if (query.since.isValid())
-        where << QStringLiteral("started_at >= %1").arg(SqlText::timeIn(p, QStringLiteral(":since")));
+        where
+            << QStringLiteral("started_at >= %1").arg(SqlText::timeIn(p, QStringLiteral(":since")));
     QSqlQuery q(s->database());
     q.setForwardOnly(true);
     q.prepare(QStringLiteral("SELECT %1 FROM warden_runs %2 ORDER BY id DESC LIMIT :limit")
@@ -871,10 +879,10 @@ Result<QList<StoredLogLine>> SqlStore::logLines(const LogQuery &query)
                     : QStringLiteral("instr(lower(message), lower(:text)) > 0"));
     QSqlQuery q(s->database());
     q.setForwardOnly(true);
-    q.prepare(QStringLiteral("SELECT id, %1, node, worker, run_id, level, category, message FROM "
-                             "warden_log WHERE %2 ORDER BY id DESC LIMIT :limit")
-                  .arg(SqlText::timeOut(p, QStringLiteral("time")),
-                       where.join(QStringLiteral(" AND "))));
+    q.prepare(
+        QStringLiteral("SELECT id, %1, node, worker, run_id, level, category, message FROM "
+                       "warden_log WHERE %2 ORDER BY id DESC LIMIT :limit")
+            .arg(SqlText::timeOut(p, QStringLiteral("time")), where.join(QStringLiteral(" AND "))));
     q.bindValue(QStringLiteral(":after"), query.afterId);
     q.bindValue(QStringLiteral(":level"), severity(query.minimumLevel));
     if (!query.worker.isEmpty())
@@ -909,12 +917,12 @@ Result<QList<AuditEntry>> SqlStore::auditTrail(int limit)
     SqlSession *s = d->session(&error);
     if (!s)
         return R::failure(error);
-    QSqlQuery *q = s->prepared(
-        AuditTrailKey,
-        QStringLiteral("SELECT %1, user_name, origin, action, target, reason, details "
-                       "FROM warden_audit ORDER BY id DESC LIMIT :limit")
-            .arg(SqlText::timeOut(s->isPostgres(), QStringLiteral("time"))),
-        &error);
+    QSqlQuery *q =
+        s->prepared(AuditTrailKey,
+                    QStringLiteral("SELECT %1, user_name, origin, action, target, reason, details "
+                                   "FROM warden_audit ORDER BY id DESC LIMIT :limit")
+                        .arg(SqlText::timeOut(s->isPostgres(), QStringLiteral("time"))),
+                    &error);
     if (!q)
         return R::failure(error);
     q->bindValue(QStringLiteral(":limit"), qMax(0, limit));
@@ -1015,17 +1023,19 @@ bool SqlStore::recordAudit(const AuditEntry &entry, QString *error)
 {
     QString message;
     SqlSession *s = d->session(&message);
-    QSqlQuery *q = s ? s->prepared(AuditKey,
-                                   QStringLiteral("INSERT INTO warden_audit (time, user_name, "
-                                                  "origin, action, target, reason, details) "
-                                                  "VALUES (%1, :user, :origin, :action, :target, "
-                                                  ":reason, :details)")
-                                       .arg(SqlText::timeIn(s->isPostgres(), QStringLiteral(":time"))),
-                                   &message)
-                     : nullptr;
+    QSqlQuery *q =
+        s ? s->prepared(AuditKey,
+                        QStringLiteral("INSERT INTO warden_audit (time, user_name, "
+                                       "origin, action, target, reason, details) "
+                                       "VALUES (%1, :user, :origin, :action, :target, "
+                                       ":reason, :details)")
+                            .arg(SqlText::timeIn(s->isPostgres(), QStringLiteral(":time"))),
+                        &message)
+          : nullptr;
     if (q) {
-        q->bindValue(QStringLiteral(":time"),
-                     msParameter(entry.time.isValid() ? entry.time : QDateTime::currentDateTimeUtc()));
+        q->bindValue(
+            QStringLiteral(":time"),
+            msParameter(entry.time.isValid() ? entry.time : QDateTime::currentDateTimeUtc()));
         q->bindValue(QStringLiteral(":user"), text(entry.user));
         q->bindValue(QStringLiteral(":origin"), text(entry.origin));
         q->bindValue(QStringLiteral(":action"), text(entry.action));

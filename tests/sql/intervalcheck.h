@@ -61,7 +61,8 @@ inline Report check(const QString &path, const QHash<QString, QList<qint64>> &ki
         const qint64 token = f[2].toLongLong();
         const QString node = QString::fromUtf8(f[3]);
         const qint64 time = f[4].toLongLong();
-        const QString key = lock + QLatin1Char('/') + QString::number(token) + QLatin1Char('/') + node;
+        const QString key =
+            lock + QLatin1Char('/') + QString::number(token) + QLatin1Char('/') + node;
         if (f[0] == "S") {
             if (open.contains(key)) {
                 report.problems << QStringLiteral("second start without end: %1").arg(key);
@@ -108,14 +109,14 @@ inline Report check(const QString &path, const QHash<QString, QList<qint64>> &ki
         QString lastDescription;
         for (const Interval &interval : std::as_const(list)) {
             ++report.intervals;
-            const QString description = QStringLiteral("%1 token %2 on %3 [%4, %5]%6")
-                                            .arg(interval.lock)
-                                            .arg(interval.token)
-                                            .arg(interval.node)
-                                            .arg(interval.start)
-                                            .arg(interval.end)
-                                            .arg(interval.killed ? QStringLiteral(" killed")
-                                                                 : QString());
+            const QString description =
+                QStringLiteral("%1 token %2 on %3 [%4, %5]%6")
+                    .arg(interval.lock)
+                    .arg(interval.token)
+                    .arg(interval.node)
+                    .arg(interval.start)
+                    .arg(interval.end)
+                    .arg(interval.killed ? QStringLiteral(" killed") : QString());
             if (interval.start < maxEnd) {
                 ++report.overlaps;
                 report.problems << QStringLiteral("overlap: %1 starts before %2 ended")

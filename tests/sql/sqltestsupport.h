@@ -51,7 +51,8 @@ inline QString uniqueSuffix()
 inline QString freshUrl(const QString &backend, const QTemporaryDir &dir)
 {
     if (backend == QLatin1String("sqlite"))
-        return QStringLiteral("sqlite://") + dir.filePath(QStringLiteral("t%1.db").arg(uniqueSuffix()));
+        return QStringLiteral("sqlite://") +
+               dir.filePath(QStringLiteral("t%1.db").arg(uniqueSuffix()));
     const QString base = postgresBaseUrl();
     if (base.isEmpty())
         return QString();

@@ -81,8 +81,9 @@ int probe(const QStringList &args, const QString &url)
     const milliseconds ttl(args.value(3).toLongLong());
     const auto attempt = locks->tryAcquire(name, holder, ttl);
     out << "acquire " << QVariant::fromValue(attempt.status).toString() << " token "
-        << attempt.lease.fencingToken << " acquired_ms " << attempt.lease.acquiredAt.toMSecsSinceEpoch()
-        << " local_ms " << QDateTime::currentMSecsSinceEpoch() << Qt::endl;
+        << attempt.lease.fencingToken << " acquired_ms "
+        << attempt.lease.acquiredAt.toMSecsSinceEpoch() << " local_ms "
+        << QDateTime::currentMSecsSinceEpoch() << Qt::endl;
     if (command == QLatin1String("acquire-wait-renew")) {
         QThread::msleep(args.value(4).toULong());
         const auto renewed = locks->renew(attempt.lease, ttl);
@@ -163,16 +164,16 @@ int main(int argc, char **argv)
     const int workMs = std::max(5, parser.value(workOption).toInt());
     for (int i = 0; i < parser.value(perRunOption).toInt(); ++i) {
         const QString lock = prefix + QStringLiteral("pr%1").arg(i);
-        auto *worker = Warden::PeriodicWorker::create(lock, [lock, nodeId, workMs](
-                                                                Warden::RunContext &context) {
-            thread_local std::mt19937 random(std::random_device{}());
-            writeLine('S', lock, context.fencingToken(), nodeId);
-            const auto until =
-                steady_clock::now() + milliseconds(5 + int(random() % unsigned(workMs)));
-            while (steady_clock::now() < until && !context.isStopRequested())
-                std::this_thread::sleep_for(milliseconds(2));
-            writeLine('E', lock, context.fencingToken(), nodeId);
-        });
+        auto *worker = Warden::PeriodicWorker::create(
+            lock, [lock, nodeId, workMs](Warden::RunContext &context) {
+                thread_local std::mt19937 random(std::random_device{}());
+                writeLine('S', lock, context.fencingToken(), nodeId);
+                const auto until =
+                    steady_clock::now() + milliseconds(5 + int(random() % unsigned(workMs)));
+                while (steady_clock::now() < until && !context.isStopRequested())
+                    std::this_thread::sleep_for(milliseconds(2));
+                writeLine('E', lock, context.fencingToken(), nodeId);
+            });
         worker->setInterval(milliseconds(parser.value(intervalOption).toLongLong()));
         worker->setLock(Warden::LockMode::PerRun, lock);
         QString error;
@@ -181,8 +182,8 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < parser.value(leadersOption).toInt(); ++i) {
         const QString lock = prefix + QStringLiteral("ld%1").arg(i);
-        auto *worker = Warden::ContinuousWorker::create(
-            lock, [lock, nodeId](Warden::RunContext &context) {
+        auto *worker =
+            Warden::ContinuousWorker::create(lock, [lock, nodeId](Warden::RunContext &context) {
                 writeLine('S', lock, context.fencingToken(), nodeId);
                 while (!context.isStopRequested())
                     context.stopToken().waitFor(seconds(1));

@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <ctime>
+#include <functional>
 #include <memory>
 
 using namespace std::chrono;
@@ -86,8 +87,13 @@ public:
         auto &p = m_processes[node];
         p = std::make_unique<QProcess>();
         p->setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        QStringList args{QStringLiteral("node"), QStringLiteral("--url"), m_url,
-                         QStringLiteral("--node"), node, QStringLiteral("--log"), m_log};
+        QStringList args{QStringLiteral("node"),
+                         QStringLiteral("--url"),
+                         m_url,
+                         QStringLiteral("--node"),
+                         node,
+                         QStringLiteral("--log"),
+                         m_log};
         p->start(QStringLiteral(WARDEN_TESTNODE_PATH), args + m_extra);
         if (!p->waitForStarted(5000))
             return false;
@@ -184,8 +190,9 @@ void tst_SqlCluster::mutualExclusion()
     Cluster cluster(url, log,
                     {QStringLiteral("--per-run"), QStringLiteral("3"), QStringLiteral("--leaders"),
                      QStringLiteral("3"), QStringLiteral("--ttl"), QStringLiteral("1500"),
-                     QStringLiteral("--interval"), QStringLiteral("100"), QStringLiteral("--work-ms"),
-                     QStringLiteral("60"), QStringLiteral("--standby-poll"), QStringLiteral("100")});
+                     QStringLiteral("--interval"), QStringLiteral("100"),
+                     QStringLiteral("--work-ms"), QStringLiteral("60"),
+                     QStringLiteral("--standby-poll"), QStringLiteral("100")});
     QStringList nodes;
     for (int i = 0; i < 6; ++i) {
         nodes << QStringLiteral("n%1").arg(i);
@@ -228,8 +235,10 @@ void tst_SqlCluster::mutualExclusion()
     QCOMPARE(report.overlaps, 0);
     QCOMPARE(report.tokenViolations, 0);
     QCOMPARE(report.byLock.size(), 6);
+    // Every lock changed hands: per-run locks on every tick, leader locks when a leader died.
     for (auto it = report.byLock.cbegin(); it != report.byLock.cend(); ++it)
-        QVERIFY2(it.value().size() >= 5, qPrintable(it.key() + QStringLiteral(" barely ran")));
+        QVERIFY2(it.value().size() >= (it.key().startsWith(QLatin1String("pr")) ? 20 : 2),
+                 qPrintable(it.key() + QStringLiteral(" barely ran")));
     QVERIFY(kills > 0);
     QCOMPARE(cleanTerminations, terminations);
 }
@@ -268,7 +277,8 @@ void tst_SqlCluster::failover()
     const auto ended = findLine(log, 'E', lock, before, QString(), second);
     QVERIFY(ended.has_value());
     QTRY_VERIFY_WITH_TIMEOUT(findLine(log, 'S', lock, ended->time, second).has_value(), 5000);
-    const qint64 afterStopMs = (findLine(log, 'S', lock, ended->time, second)->time - ended->time) / 1000;
+    const qint64 afterStopMs =
+        (findLine(log, 'S', lock, ended->time, second)->time - ended->time) / 1000;
     qInfo("%s: standby ran %lld ms after the leader stopped gracefully", qPrintable(backend),
           afterStopMs);
     QVERIFY(afterStopMs <= (backend == QLatin1String("postgresql") ? 200 : 1000));
@@ -312,15 +322,28 @@ void tst_SqlCluster::outage()
     };
     QVERIFY(server("pause"));
     const qint64 stoppedAt = monotonicMicros();
+    // Whatever happens below, the server comes back for the tests that follow.
+    struct Resume
+    {
+        std::function<bool(const char *)> server;
+        bool done = false;
+        ~Resume()
+        {
+            if (!done)
+                server("resume");
+        }
+    } resume{server};
     // The leader cannot renew: it must stop its work before the lease could expire.
     QTRY_VERIFY_WITH_TIMEOUT(findLine(log, 'E', lock, 0, QString(), leader).has_value(), 10000);
-    const qint64 fencedMs = (findLine(log, 'E', lock, 0, QString(), leader)->time - stoppedAt) / 1000;
+    const qint64 fencedMs =
+        (findLine(log, 'E', lock, 0, QString(), leader)->time - stoppedAt) / 1000;
     qInfo("leader fenced itself %lld ms after the server stopped (ttl %lld ms)", fencedMs,
           static_cast<long long>(ttl.count()));
     QVERIFY(fencedMs < ttl.count());
     QTest::qWait(10000 - int(fencedMs));
     QVERIFY(cluster.isRunning(QStringLiteral("a")));
     QVERIFY(cluster.isRunning(QStringLiteral("b")));
+    resume.done = true;
     QVERIFY(server("resume"));
     const qint64 resumedAt = monotonicMicros();
     // Work resumes.

@@ -37,9 +37,9 @@ private:
     QTemporaryDir m_dir;
 };
 
-#define OPEN_LOCKS(var, url)                                                                        \
-    auto var##Db = Warden::Database::open(url);                                                     \
-    QVERIFY2(var##Db.isOk(), qPrintable(var##Db.errorString()));                                    \
+#define OPEN_LOCKS(var, url)                                                                       \
+    auto var##Db = Warden::Database::open(url);                                                    \
+    QVERIFY2(var##Db.isOk(), qPrintable(var##Db.errorString()));                                   \
     std::shared_ptr<Warden::SqlLockManager> var = var##Db.value().lockManager()
 
 void tst_SqlLockManager::acquireBusyRelease()
@@ -94,14 +94,16 @@ void tst_SqlLockManager::renewAndExpiry()
     QCOMPARE(renewed.lease.fencingToken, a.lease.fencingToken);
     // Once expired, another node takes it over...
     bool taken = false;
-    QTRY_VERIFY_WITH_TIMEOUT(taken = taken || locks->tryAcquire(name, QStringLiteral("b"), seconds(30))
-                                                          .status == Status::Acquired,
-                             3000);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        taken = taken || locks->tryAcquire(name, QStringLiteral("b"), seconds(30)).status ==
+                             Status::Acquired,
+        3000);
     // ... and the expired holder cannot renew.
     QCOMPARE(locks->renew(renewed.lease, milliseconds(400)).status, Status::Lost);
 
     // An expired lease is lost even if nobody took it over.
-    const auto c = locks->tryAcquire(QStringLiteral("other"), QStringLiteral("c"), milliseconds(150));
+    const auto c =
+        locks->tryAcquire(QStringLiteral("other"), QStringLiteral("c"), milliseconds(150));
     QCOMPARE(c.status, Status::Acquired);
     QTest::qWait(300);
     QCOMPARE(locks->renew(c.lease, seconds(1)).status, Status::Lost);
@@ -113,8 +115,8 @@ void tst_SqlLockManager::tokensGrowOnEveryTakeover()
     OPEN_LOCKS(locks, url);
     qint64 last = 0;
     for (int i = 0; i < 10; ++i) {
-        const auto a = locks->tryAcquire(QStringLiteral("t"), QStringLiteral("h%1").arg(i % 3),
-                                         seconds(30));
+        const auto a =
+            locks->tryAcquire(QStringLiteral("t"), QStringLiteral("h%1").arg(i % 3), seconds(30));
         QCOMPARE(a.status, Status::Acquired);
         QCOMPARE(a.lease.fencingToken, last + 1);
         last = a.lease.fencingToken;
@@ -164,7 +166,8 @@ void tst_SqlLockManager::hostileNames()
     for (const QString &name : names)
         QVERIFY2(stored.contains(name), qPrintable(name));
     // Invalid names are refused before any SQL.
-    for (const QString &bad : {QString(), QStringLiteral("tab\there"), QString(300, QLatin1Char('x'))}) {
+    for (const QString &bad :
+         {QString(), QStringLiteral("tab\there"), QString(300, QLatin1Char('x'))}) {
         const auto attempt = locks->tryAcquire(bad, QStringLiteral("h"), seconds(1));
         QCOMPARE(attempt.status, Status::Error);
         QVERIFY(!attempt.error.isEmpty());
@@ -237,16 +240,17 @@ void tst_SqlLockManager::skewedNodeClock()
         p.waitForFinished(30000);
         return QString::fromUtf8(p.readAllStandardOutput());
     };
-    const auto held = locks->tryAcquire(QStringLiteral("skew"), QStringLiteral("honest"), seconds(20));
+    const auto held =
+        locks->tryAcquire(QStringLiteral("skew"), QStringLiteral("honest"), seconds(20));
     QCOMPARE(held.status, Status::Acquired);
 
     // An hour ahead: it cannot steal the valid lease.
-    const QString ahead =
-        probe(3600, {QStringLiteral("acquire"), QStringLiteral("skew"), QStringLiteral("fast"),
-                     QStringLiteral("1000")});
+    const QString ahead = probe(3600, {QStringLiteral("acquire"), QStringLiteral("skew"),
+                                       QStringLiteral("fast"), QStringLiteral("1000")});
     QVERIFY2(ahead.contains(QLatin1String("acquire Busy")), qPrintable(ahead));
     // The probe really ran with its clock an hour ahead.
-    const qint64 local = ahead.section(QStringLiteral("local_ms "), 1).section(QLatin1Char('\n'), 0, 0).toLongLong();
+    const qint64 local =
+        ahead.section(QStringLiteral("local_ms "), 1).section(QLatin1Char('\n'), 0, 0).toLongLong();
     QVERIFY2(local - QDateTime::currentMSecsSinceEpoch() > 3500 * 1000, qPrintable(ahead));
 
     // An hour behind: it cannot keep a lease that expired on the database's clock.
@@ -256,8 +260,9 @@ void tst_SqlLockManager::skewedNodeClock()
     QVERIFY2(behind.contains(QLatin1String("acquire Acquired")), qPrintable(behind));
     QVERIFY2(behind.contains(QLatin1String("renew Lost")), qPrintable(behind));
     // The lease times it got are the database's, not its own.
-    const qint64 acquired =
-        behind.section(QStringLiteral("acquired_ms "), 1).section(QLatin1Char(' '), 0, 0).toLongLong();
+    const qint64 acquired = behind.section(QStringLiteral("acquired_ms "), 1)
+                                .section(QLatin1Char(' '), 0, 0)
+                                .toLongLong();
     QVERIFY2(qAbs(acquired - QDateTime::currentMSecsSinceEpoch()) < 60 * 1000, qPrintable(behind));
     // And the honest holder still has its lease.
     QCOMPARE(locks->renew(held.lease, seconds(20)).status, Status::Acquired);

@@ -82,7 +82,8 @@ void tst_SqlMigrations::newerSchemaIsRefused()
     const auto db = Warden::Database::open(url);
     QVERIFY(!db.isOk());
     qInfo("%s", qPrintable(db.errorString()));
-    QVERIFY2(db.errorString().contains(QLatin1String("newer Warden")), qPrintable(db.errorString()));
+    QVERIFY2(db.errorString().contains(QLatin1String("newer Warden")),
+             qPrintable(db.errorString()));
     QVERIFY(db.errorString().contains(QString::number(Warden::Database::schemaVersion() + 1)));
 }
 
@@ -92,13 +93,16 @@ void tst_SqlMigrations::olderSchemaIsUpgraded()
     QVERIFY(Warden::Database::open(url).isOk());
     // Turn the database back into a version 1 one, with data in it.
     const bool pg = backend == QLatin1String("postgresql");
-    QVERIFY(run(url, QStringLiteral("INSERT INTO warden_leases (name, holder, token) VALUES ('kept', '', 41)")));
+    QVERIFY(run(
+        url,
+        QStringLiteral("INSERT INTO warden_leases (name, holder, token) VALUES ('kept', '', 41)")));
     for (const char *index : {"warden_runs_worker", "warden_runs_finished", "warden_log_worker",
                               "warden_log_time", "warden_audit_time"})
         QVERIFY(run(url, QStringLiteral("DROP INDEX %1").arg(QLatin1String(index))));
     if (pg) {
         QVERIFY(run(url, QStringLiteral("DROP TRIGGER warden_leases_released ON warden_leases")));
-        QVERIFY(run(url, QStringLiteral("DROP TRIGGER warden_settings_changed ON warden_worker_settings")));
+        QVERIFY(run(
+            url, QStringLiteral("DROP TRIGGER warden_settings_changed ON warden_worker_settings")));
     }
     QVERIFY(run(url, QStringLiteral("DELETE FROM warden_schema_version WHERE version > 1")));
     QCOMPARE(versionOf(url), 1);
@@ -108,15 +112,18 @@ void tst_SqlMigrations::olderSchemaIsUpgraded()
     QVERIFY2(db.isOk(), qPrintable(db.errorString()));
     QCOMPARE(versionOf(url), Warden::Database::schemaVersion());
     QSqlQuery q(Warden::SqlConnections::forCurrentThread(url));
-    QVERIFY(q.exec(pg ? QStringLiteral("SELECT count(*) FROM pg_indexes WHERE indexname = 'warden_runs_worker' "
-                                       "AND schemaname = current_schema()")
-                      : QStringLiteral("SELECT count(*) FROM sqlite_master WHERE name = 'warden_runs_worker'")));
+    QVERIFY(
+        q.exec(pg ? QStringLiteral(
+                        "SELECT count(*) FROM pg_indexes WHERE indexname = 'warden_runs_worker' "
+                        "AND schemaname = current_schema()")
+                  : QStringLiteral(
+                        "SELECT count(*) FROM sqlite_master WHERE name = 'warden_runs_worker'")));
     QVERIFY(q.next());
     QCOMPARE(q.value(0).toInt(), 1);
     q = QSqlQuery();
     // The data survived, and tokens go on from where they were.
-    const auto attempt = db.value().lockManager()->tryAcquire(QStringLiteral("kept"), QStringLiteral("a"),
-                                                              std::chrono::seconds(5));
+    const auto attempt = db.value().lockManager()->tryAcquire(
+        QStringLiteral("kept"), QStringLiteral("a"), std::chrono::seconds(5));
     QCOMPARE(attempt.lease.fencingToken, 42);
     Warden::SqlConnections::releaseForCurrentThread(url);
 }

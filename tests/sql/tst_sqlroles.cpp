@@ -57,7 +57,8 @@ void tst_SqlRoles::initTestCase()
     auto locks = db.value().lockManager();
     QCOMPARE(locks->tryAcquire(QStringLiteral("l"), QStringLiteral("owner"), seconds(60)).status,
              Warden::LockManager::Status::Acquired);
-    QVERIFY(db.value().store()->requestTrigger(QStringLiteral("w"), QStringLiteral("owner")).isOk());
+    QVERIFY(
+        db.value().store()->requestTrigger(QStringLiteral("w"), QStringLiteral("owner")).isOk());
     QFile file(QStringLiteral(WARDEN_ROLES_SQL));
     QVERIFY(file.open(QIODevice::ReadOnly));
     QString error;
@@ -71,7 +72,8 @@ Warden::Database tst_SqlRoles::login(const QString &group)
     QString error;
     // Identifiers are ours; the password goes in as a literal of letters and digits only.
     if (!exec(m_url,
-              QStringLiteral("CREATE ROLE %1 LOGIN PASSWORD '%2' IN ROLE %3").arg(role, password, group),
+              QStringLiteral("CREATE ROLE %1 LOGIN PASSWORD '%2' IN ROLE %3")
+                  .arg(role, password, group),
               &error))
         qFatal("%s", qPrintable(error));
     m_logins << role;
@@ -138,7 +140,8 @@ void tst_SqlRoles::serviceRole()
     const Warden::Database db = login(QStringLiteral("warden_service"));
     auto locks = db.lockManager();
     auto store = db.store();
-    const auto attempt = locks->tryAcquire(QStringLiteral("svc"), QStringLiteral("node"), seconds(5));
+    const auto attempt =
+        locks->tryAcquire(QStringLiteral("svc"), QStringLiteral("node"), seconds(5));
     QVERIFY2(attempt.status == Warden::LockManager::Status::Acquired, qPrintable(attempt.error));
     QCOMPARE(locks->renew(attempt.lease, seconds(5)).status, Warden::LockManager::Status::Acquired);
     QVERIFY(locks->release(attempt.lease));

@@ -43,9 +43,9 @@ private:
     QTemporaryDir m_dir;
 };
 
-#define OPEN_STORE(var, url, options)                                                                   \
-    auto var##Db = Warden::Database::open(url, options);                                      \
-    QVERIFY2(var##Db.isOk(), qPrintable(var##Db.errorString()));                                    \
+#define OPEN_STORE(var, url, options)                                                              \
+    auto var##Db = Warden::Database::open(url, options);                                           \
+    QVERIFY2(var##Db.isOk(), qPrintable(var##Db.errorString()));                                   \
     std::shared_ptr<Warden::SqlStore> var = var##Db.value().store()
 
 static const QString hostile = QStringLiteral("it's \"odd\"; DROP TABLE warden_runs; --");
@@ -179,7 +179,9 @@ void tst_SqlStore::logLines()
         line.worker = i % 4 == 0 ? hostile : QStringLiteral("w");
         line.level = levels[i % 4];
         line.category = QStringLiteral("warden.worker");
-        line.message = QStringLiteral("line %1 %2").arg(i).arg(i % 5 == 0 ? QStringLiteral("NEEDLE 100%_") : QString());
+        line.message = QStringLiteral("line %1 %2")
+                           .arg(i)
+                           .arg(i % 5 == 0 ? QStringLiteral("NEEDLE 100%_") : QString());
         store->appendLog(line);
     }
     QVERIFY(store->flush(seconds(10)));
@@ -276,7 +278,8 @@ void tst_SqlStore::settingsReachOtherNodes()
     pollTimer.start();
     for (int i = 0; i < 100; ++i)
         QVERIFY(node->workerSettings().isOk());
-    qInfo("%s: workerSettings() takes %.3f ms", qPrintable(backend), pollTimer.nsecsElapsed() / 1e8);
+    qInfo("%s: workerSettings() takes %.3f ms", qPrintable(backend),
+          pollTimer.nsecsElapsed() / 1e8);
 }
 
 void tst_SqlStore::audit()
@@ -346,9 +349,10 @@ void tst_SqlStore::unreachableDatabaseQueuesBounded()
 {
     WARDEN_FRESH_URL(url, m_dir);
     // Short timeouts, so that a locked table looks like an unreachable database at once.
-    const QString shortUrl = url + (url.contains(QLatin1Char('?')) ? QLatin1Char('&') : QLatin1Char('?')) +
-                             (backend == QLatin1String("sqlite") ? QStringLiteral("busy_timeout=100")
-                                                                 : QStringLiteral("statement_timeout=200"));
+    const QString shortUrl =
+        url + (url.contains(QLatin1Char('?')) ? QLatin1Char('&') : QLatin1Char('?')) +
+        (backend == QLatin1String("sqlite") ? QStringLiteral("busy_timeout=100")
+                                            : QStringLiteral("statement_timeout=200"));
     Warden::DatabaseOptions options;
     options.maximumQueuedRuns = 50;
     options.maximumQueuedLogLines = 30;
@@ -364,7 +368,8 @@ void tst_SqlStore::unreachableDatabaseQueuesBounded()
             QVERIFY2(q.exec(QStringLiteral("BEGIN EXCLUSIVE")), qPrintable(q.lastError().text()));
         } else {
             QVERIFY(q.exec(QStringLiteral("BEGIN")));
-            QVERIFY2(q.exec(QStringLiteral("LOCK TABLE warden_runs, warden_log IN ACCESS EXCLUSIVE MODE")),
+            QVERIFY2(q.exec(QStringLiteral(
+                         "LOCK TABLE warden_runs, warden_log IN ACCESS EXCLUSIVE MODE")),
                      qPrintable(q.lastError().text()));
         }
     }

@@ -21,16 +21,18 @@ void tst_SqlUrl::sqlite_data()
 {
     QTest::addColumn<QString>("url");
     QTest::addColumn<QString>("path");
-    QTest::newRow("absolute, three slashes")
-        << QStringLiteral("sqlite:///var/lib/warden/warden.db")
-        << QStringLiteral("/var/lib/warden/warden.db");
-    QTest::newRow("absolute, one slash") << QStringLiteral("sqlite:/tmp/w.db") << QStringLiteral("/tmp/w.db");
-    QTest::newRow("relative, dot") << QStringLiteral("sqlite://./var/warden.db")
-                                   << QStringLiteral("./var/warden.db");
-    QTest::newRow("relative, parent") << QStringLiteral("sqlite://../w.db") << QStringLiteral("../w.db");
-    QTest::newRow("relative, bare") << QStringLiteral("sqlite:warden.db") << QStringLiteral("warden.db");
-    QTest::newRow("percent-encoded") << QStringLiteral("sqlite:///tmp/my%20db.db")
-                                     << QStringLiteral("/tmp/my db.db");
+    QTest::newRow("absolute, three slashes") << QStringLiteral("sqlite:///var/lib/warden/warden.db")
+                                             << QStringLiteral("/var/lib/warden/warden.db");
+    QTest::newRow("absolute, one slash")
+        << QStringLiteral("sqlite:/tmp/w.db") << QStringLiteral("/tmp/w.db");
+    QTest::newRow("relative, dot")
+        << QStringLiteral("sqlite://./var/warden.db") << QStringLiteral("./var/warden.db");
+    QTest::newRow("relative, parent")
+        << QStringLiteral("sqlite://../w.db") << QStringLiteral("../w.db");
+    QTest::newRow("relative, bare")
+        << QStringLiteral("sqlite:warden.db") << QStringLiteral("warden.db");
+    QTest::newRow("percent-encoded")
+        << QStringLiteral("sqlite:///tmp/my%20db.db") << QStringLiteral("/tmp/my db.db");
 }
 
 void tst_SqlUrl::sqlite()
@@ -70,17 +72,24 @@ void tst_SqlUrl::errors_data()
     QTest::addColumn<QString>("url");
     QTest::addColumn<QString>("expected"); // a part of the message
     QTest::newRow("empty") << QString() << QStringLiteral("empty");
-    QTest::newRow("scheme") << QStringLiteral("mysql://h/db") << QStringLiteral("sqlite: or postgresql://");
+    QTest::newRow("scheme") << QStringLiteral("mysql://h/db")
+                            << QStringLiteral("sqlite: or postgresql://");
     QTest::newRow("sqlite host") << QStringLiteral("sqlite://host/x.db") << QStringLiteral("host");
-    QTest::newRow("sqlite memory") << QStringLiteral("sqlite::memory:") << QStringLiteral("in-memory");
-    QTest::newRow("sqlite no path") << QStringLiteral("sqlite:") << QStringLiteral("path is missing");
-    QTest::newRow("sqlite parameter") << QStringLiteral("sqlite:w.db?mode=x") << QStringLiteral("unknown parameter");
+    QTest::newRow("sqlite memory")
+        << QStringLiteral("sqlite::memory:") << QStringLiteral("in-memory");
+    QTest::newRow("sqlite no path")
+        << QStringLiteral("sqlite:") << QStringLiteral("path is missing");
+    QTest::newRow("sqlite parameter")
+        << QStringLiteral("sqlite:w.db?mode=x") << QStringLiteral("unknown parameter");
     QTest::newRow("pg no host") << QStringLiteral("postgresql:///db") << QStringLiteral("host");
-    QTest::newRow("pg no db") << QStringLiteral("postgresql://u@h:5432/") << QStringLiteral("database name");
-    QTest::newRow("pg parameter") << QStringLiteral("postgresql://u@h/db?options=-c") << QStringLiteral("unknown parameter");
+    QTest::newRow("pg no db") << QStringLiteral("postgresql://u@h:5432/")
+                              << QStringLiteral("database name");
+    QTest::newRow("pg parameter") << QStringLiteral("postgresql://u@h/db?options=-c")
+                                  << QStringLiteral("unknown parameter");
     QTest::newRow("pg injection") << QStringLiteral("postgresql://u@h/db?sslmode=x%20host%3Devil")
                                   << QStringLiteral("invalid value");
-    QTest::newRow("pg schema") << QStringLiteral("postgresql://u@h/db?schema=a%22b") << QStringLiteral("schema");
+    QTest::newRow("pg schema") << QStringLiteral("postgresql://u@h/db?schema=a%22b")
+                               << QStringLiteral("schema");
     QTest::newRow("pg timeout") << QStringLiteral("postgresql://u@h/db?statement_timeout=soon")
                                 << QStringLiteral("milliseconds");
 }
@@ -97,7 +106,8 @@ void tst_SqlUrl::errors()
 
 void tst_SqlUrl::passwordIsMasked()
 {
-    const auto parsed = DatabaseUrl::parse(QStringLiteral("postgresql://u:s3cret@h/db?sslmode=require"));
+    const auto parsed =
+        DatabaseUrl::parse(QStringLiteral("postgresql://u:s3cret@h/db?sslmode=require"));
     QVERIFY(parsed.isOk());
     QCOMPARE(parsed.value().password(), QStringLiteral("s3cret"));
     const QString shown = parsed.value().toDisplayString();
