@@ -36,6 +36,8 @@ public:
     void stop();
 
 private:
+    void begin();
+    void end();
     void check();
     void subscribe();
     void onNotification(const QString &name, QSqlDriver::NotificationSource source,
