@@ -125,6 +125,7 @@ void HostControl::publishStatuses()
             return;
         WorkerStatus status = w->status();
         status.node = node;
+        status.updatedAt = QDateTime::currentDateTimeUtc();
         store->publishWorkerStatus(status);
     });
 }
@@ -173,12 +174,8 @@ NodeInfo HostPrivate::nodeInfo() const
 
 void HostPrivate::ensureThreads()
 {
-    if (!runPool) {
-        runPool = new QThreadPool(q);
-        runPool->setMaxThreadCount(maximumRunThreads);
-        runPool->setExpiryTimeout(60000);
-        runPool->setObjectName(QStringLiteral("warden-runs"));
-    }
+    if (!runs)
+        runs = new RunExecutor(maximumRunThreads);
     if (schedulerThreads.isEmpty()) {
         for (int i = 0; i < qMax(1, schedulerThreadCount); ++i) {
             auto *thread = new QThread;
@@ -344,8 +341,8 @@ Host::~Host()
         qCWarning(lcHost, "runs were abandoned; their threads are left to the process's exit");
         for (QThread *t : std::as_const(d->schedulerThreads))
             t->quit();
-        if (d->runPool)
-            d->runPool->setParent(nullptr);
+        if (d->runs)
+            d->runs->detach(); // and leaked: an abandoned run may still use it
         return;
     }
     {
@@ -363,8 +360,7 @@ Host::~Host()
         t->wait();
         delete t;
     }
-    if (d->runPool)
-        d->runPool->waitForDone();
+    delete d->runs; // waits for the runs that are still going
     if (d->leaseThread) {
         d->keeper->shutdown();
         QMetaObject::invokeMethod(
@@ -470,8 +466,8 @@ void Host::setSettingsPollInterval(milliseconds interval)
 void Host::setMaximumRunThreads(int count)
 {
     d->maximumRunThreads = qMax(1, count);
-    if (d->runPool)
-        d->runPool->setMaxThreadCount(d->maximumRunThreads);
+    if (d->runs)
+        d->runs->setMaximumThreads(d->maximumRunThreads);
 }
 int Host::maximumRunThreads() const
 {
@@ -587,7 +583,7 @@ void Host::start()
     rt->store = d->store;
     rt->leaseTtl = d->leaseTtl;
     d->ensureThreads();
-    rt->runPool = d->runPool;
+    rt->runs = d->runs;
     rt->keeper = d->keeper;
     d->startedAt = QDateTime::currentDateTimeUtc();
     d->running = true;

@@ -66,13 +66,13 @@ public:
     std::chrono::milliseconds settingsPoll{1000};
     std::chrono::milliseconds statusInterval{1000};
     int maximumRunThreads = 32;
-    int schedulerThreadCount = 2;
+    int schedulerThreadCount = 1;
     QDateTime startedAt;
 
     std::shared_ptr<HostRuntime> runtime;
     QList<QThread *> schedulerThreads;
     int nextSchedulerThread = 0;
-    QThreadPool *runPool = nullptr;
+    RunExecutor *runs = nullptr;
     QThread *leaseThread = nullptr;
     LeaseKeeper *keeper = nullptr;
     QThread *controlThread = nullptr;

@@ -26,8 +26,8 @@ struct InMemoryStore::Private
     std::deque<AuditEntry> audit;
     qint64 nextLogId = 1;
     qint64 written = 0;
-    int maximumRuns = 100000;
-    int maximumLogLines = 100000;
+    int maximumRuns = 10000;
+    int maximumLogLines = 10000;
     int maximumAudit = 10000;
 };
 

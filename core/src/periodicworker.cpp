@@ -16,7 +16,7 @@ namespace {
 // A calendar schedule's timer is re-armed at least this often, so that a changed wall clock
 // or a suspended machine cannot make it sleep past its time for long.
 constexpr milliseconds kMaximumCalendarWait(60000);
-// A timer that fires this close to its deadline sleeps the rest precisely instead of re-arming.
+// A tick this close to its deadline sleeps the rest precisely instead of re-arming.
 constexpr microseconds kPreciseWindow(2000);
 // How many missed calendar times a misfire scan walks at most.
 constexpr int kMaximumMisfireScan(100000);
@@ -47,19 +47,40 @@ QString describeException(std::exception_ptr error)
 
 PeriodicWorkerPrivate::PeriodicWorkerPrivate(PeriodicWorker *q, const QString &workerName)
     : WorkerPrivate(q, workerName, Worker::Kind::Periodic)
-    , schedule(std::make_shared<IntervalSchedule>(seconds(60)))
 {
+    setSchedule(std::make_shared<IntervalSchedule>(seconds(60)));
     statusData.schedule = schedule->toString();
+}
+
+PeriodicWorkerPrivate::~PeriodicWorkerPrivate()
+{
+    disarm();
+}
+
+microseconds PeriodicWorkerPrivate::effectiveTolerance() const
+{
+    if (startTolerance.count() >= 0)
+        return startTolerance;
+    // A thousandth of the interval, at most a millisecond: unnoticeable for the schedule, and
+    // enough for ticks that fall close together to share a wake-up of the thread.
+    if (const IntervalSchedule *iv = interval())
+        return std::min<microseconds>(microseconds(1000),
+                                      duration_cast<microseconds>(iv->interval()) / 1000);
+    return microseconds(1000);
+}
+
+void PeriodicWorkerPrivate::disarm()
+{
+    if (ticks)
+        ticks->cancel(this);
 }
 
 void PeriodicWorkerPrivate::ensureTimers()
 {
-    if (tickTimer)
+    if (ticks)
         return;
-    tickTimer = new QTimer(q_ptr);
-    tickTimer->setSingleShot(true);
-    tickTimer->setTimerType(Qt::PreciseTimer);
-    QObject::connect(tickTimer, &QTimer::timeout, q_ptr, [this] { onTick(); });
+    ticks = TickScheduler::forCurrentThread();
+    inbox = ticks->inbox();
     timeoutTimer = new QTimer(q_ptr);
     timeoutTimer->setSingleShot(true);
     timeoutTimer->setTimerType(Qt::PreciseTimer);
@@ -89,7 +110,7 @@ void PeriodicWorkerPrivate::start()
 void PeriodicWorkerPrivate::beginSchedule()
 {
     if (!isEffectivelyEnabled()) {
-        tickTimer->stop();
+        disarm();
         hasNext = false;
         updateStatus([](WorkerStatus &s) { s.nextRunAt = QDateTime(); });
         setState(WorkerState::Disabled);
@@ -138,22 +159,16 @@ void PeriodicWorkerPrivate::arm()
     if (!hasNext || running)
         return;
     updateStatus([&](WorkerStatus &s) { s.nextRunAt = nextWall; });
-    auto remaining = nextDeadline - SteadyClock::now();
-    if (!interval()) {
-        // Calendar schedules follow the wall clock: recompute from it.
-        remaining = milliseconds(wallNow().msecsTo(nextWall));
-        nextDeadline = SteadyClock::now() + remaining;
-    }
-    if (remaining <= kPreciseWindow) {
-        tickTimer->start(0);
+    if (interval()) {
+        ticks->arm(this, nextDeadline, effectiveTolerance(), [this] { onTick(); });
         return;
     }
-    // Qt's timers have millisecond intervals: arm for the whole milliseconds that are left
-    // (the timer fires up to 1 ms early) and sleep the rest precisely in onTick().
-    auto wait = duration_cast<milliseconds>(remaining);
-    if (!interval())
-        wait = std::min(wait, kMaximumCalendarWait);
-    tickTimer->start(wait);
+    // Calendar schedules follow the wall clock: recompute from it, and look again at least
+    // every kMaximumCalendarWait in case the wall clock is changed meanwhile.
+    const auto now = SteadyClock::now();
+    nextDeadline = now + milliseconds(wallNow().msecsTo(nextWall));
+    ticks->arm(this, std::min(nextDeadline, now + kMaximumCalendarWait), effectiveTolerance(),
+               [this] { onTick(); });
 }
 
 void PeriodicWorkerPrivate::onTick()
@@ -171,9 +186,7 @@ void PeriodicWorkerPrivate::onTick()
         arm();
         return;
     }
-    if (nextDeadline > now)
-        std::this_thread::sleep_until(nextDeadline);
-
+    // Up to TickScheduler::kLead early: the runner waits for the deadline itself.
     const auto scheduled = nextDeadline;
     const QDateTime scheduledWall = nextWall;
     // The tick after this one; a run never overlaps, so it is armed when this run ends.
@@ -280,7 +293,7 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                                      const QDateTime &scheduledWall, bool manual)
 {
     running = true;
-    tickTimer->stop();
+    disarm();
     RunRecord record;
     record.runId = HostRuntime::newRunId();
     record.worker = name;
@@ -312,7 +325,7 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                     attempt.status == LockManager::Status::Busy
                         ? QStringLiteral("lock %1 is held by %2").arg(lock, attempt.lease.holder)
                         : QStringLiteral("cannot acquire lock %1: %2").arg(lock, attempt.error);
-                QMetaObject::invokeMethod(q_ptr, [this, record] { onRunFinished(record); });
+                rt->runs->complete(inbox, [this, record] { onRunFinished(record); });
                 return;
             }
             lease = attempt.lease;
@@ -381,9 +394,9 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                 rt->log(QtWarningMsg, record.worker, record.runId,
                         QStringLiteral("cannot release lock %1: %2").arg(lock, error));
         }
-        QMetaObject::invokeMethod(q_ptr, [this, record] { onRunFinished(record); });
+        rt->runs->complete(inbox, [this, record] { onRunFinished(record); });
     };
-    runtime->runPool->start(std::move(job));
+    runtime->runs->submitAt(std::move(job), scheduled);
 }
 
 void PeriodicWorkerPrivate::onRunFinished(const RunRecord &record)
@@ -416,8 +429,7 @@ void PeriodicWorkerPrivate::stop()
     }
     active = false;
     runNowPending = false;
-    if (tickTimer)
-        tickTimer->stop();
+    disarm();
     if (running) {
         setState(WorkerState::Stopping);
         std::lock_guard<std::mutex> lock(runMutex);
@@ -437,7 +449,7 @@ void PeriodicWorkerPrivate::reevaluate()
         return; // takes effect when the run ends
     if (!enabled) {
         if (state != WorkerState::Disabled) {
-            tickTimer->stop();
+            disarm();
             hasNext = false;
             updateStatus([](WorkerStatus &s) { s.nextRunAt = QDateTime(); });
             resignThen([this] {
@@ -499,7 +511,7 @@ void PeriodicWorkerPrivate::leadershipLost()
     isLeader = false;
     leaderLease = Lease();
     runtime->log(QtWarningMsg, name, QString(), QStringLiteral("lost the leader lease"));
-    tickTimer->stop();
+    disarm();
     hasNext = false;
     if (running)
         return; // stands by again when the run has ended
@@ -514,7 +526,7 @@ void PeriodicWorkerPrivate::checkCatchUp()
     std::shared_ptr<HostRuntime> rt = runtime;
     std::shared_ptr<const Schedule> sched = schedule;
     const QString workerName = name;
-    runtime->runPool->start([this, rt, sched, workerName] {
+    runtime->runs->submit([this, rt, sched, workerName] {
         const auto last = rt->store->lastScheduledRun(workerName);
         if (!last.isOk() || !last.value().has_value())
             return;
@@ -604,7 +616,7 @@ void PeriodicWorker::setSchedule(const Schedule &schedule)
         qWarning("Warden::PeriodicWorker::setSchedule: %s is running; ignored", qPrintable(name()));
         return;
     }
-    d->schedule = std::shared_ptr<const Schedule>(schedule.clone());
+    d->setSchedule(std::shared_ptr<const Schedule>(schedule.clone()));
     d->updateStatus([&](WorkerStatus &s) { s.schedule = d->schedule->toString(); });
 }
 

@@ -104,8 +104,7 @@ void WorkerPrivate::updateStatus(const std::function<void(WorkerStatus &)> &chan
 {
     std::lock_guard<std::mutex> lock(statusMutex);
     change(statusData);
-    statusData.updatedAt = QDateTime::currentDateTimeUtc();
-    statusDirty = true;
+    statusDirty = true; // updatedAt is stamped when the status is published
 }
 
 void WorkerPrivate::applyPause(const QDateTime &until)

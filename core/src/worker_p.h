@@ -1,6 +1,8 @@
 #pragma once
 
 #include "leasekeeper_p.h"
+#include "runexecutor_p.h"
+#include "tickscheduler_p.h"
 
 #include <warden/continuousworker.h>
 #include <warden/lockmanager.h>
@@ -9,7 +11,6 @@
 #include <warden/worker.h>
 
 #include <QtCore/QPointer>
-#include <QtCore/QThreadPool>
 #include <QtCore/QTimer>
 
 #include <atomic>
@@ -31,7 +32,7 @@ struct HostRuntime
     QString nodeId;
     std::shared_ptr<LockManager> lockManager;
     std::shared_ptr<Store> store;
-    QThreadPool *runPool = nullptr;
+    RunExecutor *runs = nullptr;
     LeaseKeeper *keeper = nullptr;
     std::chrono::milliseconds leaseTtl{30000};
     std::atomic<bool> hostEnabled{true};
@@ -138,8 +139,13 @@ public:
     bool catchUp = false;
     std::function<void(RunContext &)> function; // PeriodicWorker::create()
 
+    ~PeriodicWorkerPrivate() override;
+
     // Worker thread only.
-    QTimer *tickTimer = nullptr;
+    QPointer<TickScheduler> ticks;                // the worker thread's deadline heap
+    std::shared_ptr<CompletionInbox> inbox;       // where runs hand back their results
+    std::chrono::microseconds startTolerance{-1}; // negative: derived from the schedule
+    std::chrono::microseconds effectiveTolerance() const;
     QTimer *timeoutTimer = nullptr;
     bool running = false;
     bool runNowPending = false;
@@ -153,9 +159,12 @@ public:
     QDateTime anchorWall;
     qint64 nextTick = 0;
 
-    const IntervalSchedule *interval() const
+    const IntervalSchedule *intervalSchedule = nullptr; // schedule, when it is an interval
+    const IntervalSchedule *interval() const { return intervalSchedule; }
+    void setSchedule(std::shared_ptr<const Schedule> newSchedule)
     {
-        return dynamic_cast<const IntervalSchedule *>(schedule.get());
+        schedule = std::move(newSchedule);
+        intervalSchedule = dynamic_cast<const IntervalSchedule *>(schedule.get());
     }
 
     void ensureTimers();
@@ -169,6 +178,7 @@ public:
     void beginSchedule();
     void resume();
     void arm();
+    void disarm();
     void onTick();
     void dispatch(SteadyClock::time_point scheduled, const QDateTime &scheduledWall, bool manual);
     void onRunFinished(const RunRecord &record);

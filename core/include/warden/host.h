@@ -70,7 +70,7 @@ public:
     //! The most threads that run periodic workers' runs at once (default 32).
     void setMaximumRunThreads(int count);
     int maximumRunThreads() const;
-    //! Threads that hold the workers' timers (default 2).
+    //! Threads that hold the workers' timers (default 1; they only schedule, runs go elsewhere).
     void setSchedulerThreadCount(int count);
 
     // Workers.

@@ -62,6 +62,14 @@ public:
     std::shared_ptr<const Schedule> schedule() const;
 
     void setMisfirePolicy(MisfirePolicy policy);
+    /*!
+        How late a tick may start, at most, so that ticks of several workers that fall close
+        together start in one wake-up of their thread (as timer slack does for the kernel's
+        timers). Defaults to a thousandth of the interval and at most 1 ms (1 ms for
+        calendar schedules); zero asks for a wake-up of its own for every tick.
+    */
+    void setStartTolerance(std::chrono::microseconds tolerance);
+    std::chrono::microseconds startTolerance() const;
     MisfirePolicy misfirePolicy() const;
     //! Requests stop of a run that takes longer than \a timeout; zero means no timeout.
     void setRunTimeout(std::chrono::milliseconds timeout);
