@@ -1,0 +1,337 @@
+#include <warden/host.h>
+#include <warden/lockmanager.h>
+#include <warden/logging.h>
+#include <warden/sql/database.h>
+#include <warden/sql/databaseurl.h>
+#include <warden/sql/service.h>
+#include <warden/sql/sqllockmanager.h>
+#include <warden/sql/sqlstore.h>
+#include <warden/sql/sqlworkertype.h>
+#include <warden/store.h>
+#include <warden/worker.h>
+
+#include <QtCore/QDir>
+#include <QtCore/QHash>
+#include <QtCore/QPointer>
+#include <QtCore/QSet>
+#include <QtCore/QThread>
+
+#include <atomic>
+
+namespace Warden {
+
+using namespace std::chrono;
+
+struct Service::Private
+{
+    Config config;
+    WorkerTypeRegistry types = allWorkerTypes();
+    std::optional<Database> database;
+    std::unique_ptr<Host> host;
+    QString displayUrl;
+    //! Replacements of changed workers, added once the old worker has stopped.
+    QHash<QString, Worker *> pending;
+
+    // Watchdog probes: one object in each scheduler thread.
+    QHash<QThread *, QObject *> probes;
+    std::shared_ptr<std::atomic<int>> probeAnswers = std::make_shared<std::atomic<int>>(0);
+    int probesSent = 0;
+    mutable qint64 lastWritten = -1;
+    mutable steady_clock::time_point lastProgress = steady_clock::now();
+
+    void trackThreadOf(Worker *worker)
+    {
+        QThread *thread = worker->thread();
+        if (!thread || probes.contains(thread) || thread == QThread::currentThread())
+            return;
+        auto *probe = new QObject;
+        probe->moveToThread(thread);
+        probes.insert(thread, probe);
+    }
+};
+
+Service::Service(QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<Private>())
+{}
+
+Service::~Service()
+{
+    qDeleteAll(d->pending);
+    d->pending.clear();
+    d->host.reset();
+    // The scheduler threads have finished; their probes can go.
+    qDeleteAll(d->probes);
+}
+
+QString Service::databaseUrl(const Config &config)
+{
+    QString url = config.host.database;
+    if (!url.startsWith(QLatin1String("sqlite:")))
+        return url;
+    QString rest = url.mid(7);
+    if (rest.startsWith(QLatin1String("//")))
+        rest = rest.mid(2);
+    const qsizetype query = rest.indexOf(QLatin1Char('?'));
+    const QString path = query < 0 ? rest : rest.left(query);
+    if (path.isEmpty() || QDir::isAbsolutePath(path))
+        return url;
+    return QStringLiteral("sqlite://") + config.resolvePath(path) +
+           (query < 0 ? QString() : rest.mid(query));
+}
+
+DatabaseOptions Service::databaseOptions(const HostConfig &host)
+{
+    DatabaseOptions options;
+    options.passwordEnvironmentVariable = host.passwordEnvironmentVariable;
+    options.passwordFile = host.passwordFile;
+    options.retention.maximumRunAge = host.runRetention;
+    options.retention.maximumLogAge = host.logRetention;
+    options.retention.maximumRuns = host.maximumRuns;
+    options.retention.maximumLogLines = host.maximumLogLines;
+    return options;
+}
+
+bool Service::start(const Config &config, const QString &databaseUrl, QString *error,
+                    ErrorKind *kind)
+{
+    auto fail = [&](ErrorKind k, const QString &message) {
+        if (error)
+            *error = message;
+        if (kind)
+            *kind = k;
+        d->host.reset();
+        return false;
+    };
+    if (d->host)
+        return fail(ErrorKind::Other, QStringLiteral("the service has started already"));
+    const QString url = databaseUrl.isEmpty() ? Service::databaseUrl(config) : databaseUrl;
+    if (url.isEmpty())
+        return fail(ErrorKind::Config,
+                    QStringLiteral("no database: set database in [host] or give --database URL"));
+    const auto parsed = DatabaseUrl::parse(url);
+    if (!parsed.isOk())
+        return fail(ErrorKind::Config,
+                    QStringLiteral("bad database URL: %1").arg(parsed.errorString()));
+    d->displayUrl = parsed.value().toDisplayString();
+    auto database = Database::open(url, databaseOptions(config.host));
+    if (!database.isOk())
+        return fail(ErrorKind::Database, QStringLiteral("cannot open the database %1: %2")
+                                             .arg(d->displayUrl, database.errorString()));
+    d->database = database.value();
+    d->config = config;
+
+    d->host = std::make_unique<Host>();
+    Host *host = d->host.get();
+    if (!config.host.nodeId.isEmpty())
+        host->setNodeId(config.host.nodeId);
+    host->setLockManager(d->database->lockManager());
+    host->setStore(d->database->store());
+    host->setShutdownTimeout(config.host.shutdownTimeout);
+    host->setLeaseTimeToLive(config.locks.timeToLive);
+    if (config.locks.renewInterval.count() > 0)
+        host->setLeaseRenewInterval(config.locks.renewInterval);
+    host->setEnabled(config.host.enabled);
+
+    QList<Worker *> created;
+    for (const WorkerConfig &w : config.workers) {
+        QString why;
+        Worker *worker = d->types.create(w, config, &why);
+        if (!worker) {
+            const SourcePosition at = w.position();
+            return fail(ErrorKind::Config, QStringLiteral("%1:%2:%3: worker \"%4\": %5")
+                                               .arg(config.filePath)
+                                               .arg(at.line)
+                                               .arg(at.column)
+                                               .arg(w.name, why));
+        }
+        QString addError;
+        if (!host->addWorker(worker, &addError))
+            return fail(ErrorKind::Config, addError);
+        created.append(worker);
+    }
+    connect(host, &Host::started, this, &Service::started);
+    connect(host, &Host::stopped, this, &Service::stopped);
+    connect(host, &Host::runFinished, this, &Service::runFinished);
+    connect(host, &Host::workerStateChanged, this, [this](const QString &name, WorkerState state) {
+        if (state != WorkerState::Stopped || !d->pending.contains(name))
+            return;
+        // The host forgets the old worker in a call queued before this one.
+        QMetaObject::invokeMethod(
+            this,
+            [this, name] {
+                Worker *worker = d->pending.take(name);
+                if (!worker || !d->host || !d->host->isRunning()) {
+                    delete worker;
+                    return;
+                }
+                QString why;
+                if (d->host->addWorker(worker, &why))
+                    d->trackThreadOf(worker);
+                else
+                    qCWarning(lcHost, "cannot restart changed worker %s: %s", qPrintable(name),
+                              qPrintable(why));
+            },
+            Qt::QueuedConnection);
+    });
+    host->start();
+    for (Worker *worker : std::as_const(created))
+        d->trackThreadOf(worker);
+    return true;
+}
+
+bool Service::reload(const Config &config, ReloadSummary *summary, QString *error)
+{
+    if (!d->host || !d->host->isRunning()) {
+        if (error)
+            *error = QStringLiteral("the service is not running");
+        return false;
+    }
+    ReloadSummary result;
+    const Config &old = d->config;
+    if (Service::databaseUrl(config) != Service::databaseUrl(old))
+        result.ignored.append(QStringLiteral("host.database"));
+    if (config.host.nodeId != old.host.nodeId)
+        result.ignored.append(QStringLiteral("host.node_id"));
+    if (config.locks.timeToLive != old.locks.timeToLive ||
+        config.locks.renewInterval != old.locks.renewInterval)
+        result.ignored.append(QStringLiteral("locks"));
+
+    // Build every new and changed worker first: a failure changes nothing.
+    QHash<QString, Worker *> fresh;
+    auto discard = [&] { qDeleteAll(fresh); };
+    for (const WorkerConfig &w : config.workers) {
+        const WorkerConfig *before = old.worker(w.name);
+        if (before && before->fingerprint == w.fingerprint) {
+            result.kept.append(w.name);
+            continue;
+        }
+        QString why;
+        Worker *worker = d->types.create(w, config, &why);
+        if (!worker) {
+            discard();
+            const SourcePosition at = w.position();
+            if (error)
+                *error = QStringLiteral("%1:%2:%3: worker \"%4\": %5")
+                             .arg(config.filePath)
+                             .arg(at.line)
+                             .arg(at.column)
+                             .arg(w.name, why);
+            return false;
+        }
+        fresh.insert(w.name, worker);
+        (before ? result.changed : result.added).append(w.name);
+    }
+    for (const WorkerConfig &w : old.workers) {
+        if (!config.worker(w.name))
+            result.removed.append(w.name);
+    }
+
+    Host *host = d->host.get();
+    for (const QString &name : std::as_const(result.removed)) {
+        delete d->pending.take(name);
+        host->removeWorker(name);
+    }
+    for (const QString &name : std::as_const(result.changed)) {
+        delete d->pending.take(name);
+        Worker *worker = fresh.take(name);
+        if (host->hasWorker(name)) {
+            d->pending.insert(name, worker);
+            host->removeWorker(name);
+        } else {
+            // Still waiting for an earlier replacement: this one takes its place.
+            d->pending.insert(name, worker);
+        }
+    }
+    for (const QString &name : std::as_const(result.added)) {
+        Worker *worker = fresh.take(name);
+        QString why;
+        if (host->addWorker(worker, &why))
+            d->trackThreadOf(worker);
+        else
+            qCWarning(lcHost, "cannot add worker %s: %s", qPrintable(name), qPrintable(why));
+    }
+    host->setShutdownTimeout(config.host.shutdownTimeout);
+    host->setEnabled(config.host.enabled);
+    if (auto store = std::dynamic_pointer_cast<SqlStore>(host->store())) {
+        const DatabaseOptions options = databaseOptions(config.host);
+        store->setRetention(options.retention);
+    }
+    // What cannot change at run time stays as it was.
+    const HostConfig keptHost = d->config.host;
+    const LocksConfig keptLocks = d->config.locks;
+    d->config = config;
+    if (result.ignored.contains(QStringLiteral("host.database")))
+        d->config.host.database = keptHost.database;
+    if (result.ignored.contains(QStringLiteral("host.node_id")))
+        d->config.host.nodeId = keptHost.nodeId;
+    if (result.ignored.contains(QStringLiteral("locks")))
+        d->config.locks = keptLocks;
+    if (summary)
+        *summary = result;
+    return true;
+}
+
+void Service::stop()
+{
+    if (d->host)
+        d->host->stop();
+}
+
+bool Service::isRunning() const
+{
+    return d->host && d->host->isRunning();
+}
+
+const Config &Service::config() const
+{
+    return d->config;
+}
+
+QString Service::databaseDisplayUrl() const
+{
+    return d->displayUrl;
+}
+
+Host *Service::host() const
+{
+    return d->host.get();
+}
+
+std::shared_ptr<Store> Service::store() const
+{
+    return d->host ? d->host->store() : nullptr;
+}
+
+std::shared_ptr<LockManager> Service::lockManager() const
+{
+    return d->host ? d->host->lockManager() : nullptr;
+}
+
+bool Service::isResponsive() const
+{
+    if (d->probeAnswers->load() < d->probesSent)
+        return false;
+    if (!d->host)
+        return true;
+    const StoreStatistics stats = d->host->store()->statistics();
+    const auto now = steady_clock::now();
+    if (stats.queued == 0 || stats.written != d->lastWritten || !stats.isConnected) {
+        // Idle, progressing, or waiting for the database (a restart would not help).
+        d->lastWritten = stats.written;
+        d->lastProgress = now;
+        return true;
+    }
+    return now - d->lastProgress < seconds(30);
+}
+
+void Service::probe()
+{
+    d->probeAnswers->store(0);
+    d->probesSent = int(d->probes.size());
+    for (QObject *probe : std::as_const(d->probes)) {
+        QMetaObject::invokeMethod(probe, [answers = d->probeAnswers] { ++*answers; });
+    }
+}
+
+} // namespace Warden
