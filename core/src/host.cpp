@@ -335,6 +335,18 @@ Host::~Host()
         delete d->control;
         delete d->controlThread;
     }
+    // No run may outlive its worker: wait for what is still queued or running (a start that
+    // raced with this stop). Runs abandoned earlier may have ended since; if every worker
+    // has stopped and nothing runs, everything can be cleaned up after all.
+    bool settled =
+        !d->runs || d->runs->waitForDone(d->anyAbandoned ? milliseconds(0) : d->shutdownTimeout);
+    if (d->anyAbandoned) {
+        d->forEachWorker(
+            [&](Worker *w) { settled = settled && w->state() == WorkerState::Stopped; });
+        for (Worker *w : std::as_const(d->removing))
+            settled = settled && w->state() == WorkerState::Stopped;
+    }
+    d->anyAbandoned = !settled;
     if (d->anyAbandoned) {
         // A run that never returned still uses its worker, the run pool and the lease keeper:
         // leave them to the process's exit rather than pull them from under it.
