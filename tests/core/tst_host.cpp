@@ -1,6 +1,7 @@
 #include "testsupport.h"
 
 #include <warden/continuousworker.h>
+#include <warden/cronschedule.h>
 #include <warden/host.h>
 #include <warden/lockmanager.h>
 #include <warden/periodicworker.h>
@@ -98,6 +99,8 @@ private slots:
     void perRunSelfFencesWhenRenewalFails();
     void blockingRunDelaysNoOtherTick();
     void logLinesReachStore();
+    void catchUpRunsMissedFireTimeOnce_data();
+    void catchUpRunsMissedFireTimeOnce();
 };
 
 void tst_Host::invalidNamesRefused_data()
@@ -816,6 +819,50 @@ void tst_Host::logLinesReachStore()
     QCOMPARE(lines.value().at(0).line.message, QStringLiteral("marked 3 users passive"));
     QCOMPARE(lines.value().at(0).line.runId, log.of(QStringLiteral("chatty")).first().runId);
     QCOMPARE(lines.value().at(1).line.level, QtWarningMsg);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::catchUpRunsMissedFireTimeOnce_data()
+{
+    QTest::addColumn<bool>("catchUp");
+    QTest::newRow("catch up") << true;
+    QTest::newRow("default: no catch-up") << false;
+}
+
+void tst_Host::catchUpRunsMissedFireTimeOnce()
+{
+    // The store shows the last scheduled run an hour ago; the hourly schedule fired since.
+    QFETCH(bool, catchUp);
+    auto store = std::make_shared<InMemoryStore>();
+    const auto schedule = CronSchedule::parse(QStringLiteral("0 * * * *"), QStringLiteral("UTC"));
+    QVERIFY(schedule.isOk());
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    const QDateTime lastFire = schedule.value().nextFireTime(now.addSecs(-3600));
+    const QDateTime previous = lastFire.addSecs(-3600);
+    RunRecord old;
+    old.runId = QStringLiteral("old");
+    old.worker = QStringLiteral("hourly");
+    old.node = QStringLiteral("n1");
+    old.scheduledAt = previous;
+    old.startedAt = previous;
+    old.finishedAt = previous.addSecs(1);
+    store->recordRun(old);
+
+    auto host = makeHost(QStringLiteral("n1"), nullptr, store);
+    RunLog log(host.get());
+    auto *worker = PeriodicWorker::create(QStringLiteral("hourly"), [](RunContext &) {});
+    worker->setSchedule(schedule.value());
+    worker->setCatchUp(catchUp);
+    QVERIFY(host->addWorker(worker));
+    host->start();
+    if (catchUp) {
+        QTRY_COMPARE(log.count(QStringLiteral("hourly")), 1);
+        const RunRecord run = log.of(QStringLiteral("hourly")).first();
+        QCOMPARE(run.scheduledAt, lastFire); // the missed time, run once at once
+        QVERIFY(!run.manual);
+    }
+    QTest::qWait(300);
+    QCOMPARE(log.count(QStringLiteral("hourly")), catchUp ? 1 : 0);
     QVERIFY(stopHost(*host));
 }
 
