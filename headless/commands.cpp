@@ -858,6 +858,9 @@ int adminCommand(const CommandLine &cl)
     if (takesOperand && cl.operands.size() != 1)
         return fail(ExitUsage,
                     QStringLiteral("%1 needs exactly one name; see warden --help").arg(c));
+    int limit = 0; // checked before the database is opened: a usage error comes first
+    if (const int code = parseCount(cl, QStringLiteral("limit"), 1, &limit))
+        return code;
     int exitCode = ExitFailure;
     auto db = openDatabase(cl, &exitCode);
     if (!db)

@@ -155,8 +155,14 @@ void Runner::pingWatchdog()
 void Runner::stop(const QString &why)
 {
     if (m_stopping) {
-        qCWarning(lcService, "%s again while stopping: exiting now", qPrintable(why));
-        std::_Exit(130);
+        // Ctrl-C twice: the user wants out now (leases then expire by their ttl). A repeated
+        // SIGTERM (timeout(1) sends two, systemd may too) does not cut the graceful stop short.
+        if (why == QLatin1String("SIGINT")) {
+            qCWarning(lcService, "SIGINT again while stopping: exiting now");
+            std::_Exit(130);
+        }
+        qCInfo(lcService, "%s again: still stopping", qPrintable(why));
+        return;
     }
     m_stopping = true;
     qCInfo(lcService, "%s: stopping (up to %s)", qPrintable(why),

@@ -654,7 +654,9 @@ void Loader::loadWorker(const QString &name, const toml::key &nameKey, const tom
     if (!worker.timeZone.isEmpty() && worker.cron.isEmpty())
         error(*table.get("timezone"), QStringLiteral("%1: timezone needs cron").arg(where),
               QStringLiteral("a timezone only applies to a cron schedule; remove it or add cron"));
-    if (!worker.cron.isEmpty()) {
+    const bool badZone = !worker.timeZone.isEmpty() && worker.timeZone != QLatin1String("UTC") &&
+                         !QTimeZone(worker.timeZone.toUtf8()).isValid();
+    if (!worker.cron.isEmpty() && !badZone) {
         const auto parsed = CronSchedule::parse(worker.cron, worker.timeZone);
         if (!parsed.isOk())
             error(*table.get("cron"),

@@ -15,6 +15,7 @@
 #include <QtCore/QPointer>
 #include <QtCore/QSet>
 #include <QtCore/QThread>
+#include <QtCore/QTimer>
 
 #include <atomic>
 
@@ -29,8 +30,8 @@ struct Service::Private
     std::optional<Database> database;
     std::unique_ptr<Host> host;
     QString displayUrl;
-    //! Replacements of changed workers, added once the old worker has stopped.
-    QHash<QString, Worker *> pending;
+    //! Changed workers, added again from the config once the old one has stopped.
+    QSet<QString> pending;
 
     // Watchdog probes: one object in each scheduler thread.
     QHash<QThread *, QObject *> probes;
@@ -50,6 +51,39 @@ struct Service::Private
     }
 };
 
+void Service::addPending(const QString &name, int attempt)
+{
+    // The host forgets the old worker in a call of its own, which the worker's thread queues
+    // right after it reports Stopped: until that call has run, the name is still taken and
+    // addWorker() refuses (and deletes) the new worker. So build it from the config each time,
+    // and try again shortly when refused.
+    QTimer::singleShot(attempt == 0 ? 0 : 20, this, [this, name, attempt] {
+        if (!d->pending.contains(name) || !d->host || !d->host->isRunning()) {
+            d->pending.remove(name);
+            return;
+        }
+        const WorkerConfig *config = d->config.worker(name);
+        QString why;
+        Worker *worker = config ? d->types.create(*config, d->config, &why) : nullptr;
+        if (!worker) {
+            d->pending.remove(name);
+            qCWarning(lcHost, "cannot restart changed worker %s: %s", qPrintable(name),
+                      qPrintable(why));
+            return;
+        }
+        if (d->host->addWorker(worker, &why)) {
+            d->pending.remove(name);
+            d->trackThreadOf(worker);
+        } else if (attempt < 250) {
+            addPending(name, attempt + 1);
+        } else {
+            d->pending.remove(name);
+            qCWarning(lcHost, "cannot restart changed worker %s: %s", qPrintable(name),
+                      qPrintable(why));
+        }
+    });
+}
+
 Service::Service(QObject *parent)
     : QObject(parent)
     , d(std::make_unique<Private>())
@@ -57,8 +91,6 @@ Service::Service(QObject *parent)
 
 Service::~Service()
 {
-    qDeleteAll(d->pending);
-    d->pending.clear();
     d->host.reset();
     // The scheduler threads have finished; their probes can go.
     qDeleteAll(d->probes);
@@ -154,25 +186,8 @@ bool Service::start(const Config &config, const QString &databaseUrl, QString *e
     connect(host, &Host::stopped, this, &Service::stopped);
     connect(host, &Host::runFinished, this, &Service::runFinished);
     connect(host, &Host::workerStateChanged, this, [this](const QString &name, WorkerState state) {
-        if (state != WorkerState::Stopped || !d->pending.contains(name))
-            return;
-        // The host forgets the old worker in a call queued before this one.
-        QMetaObject::invokeMethod(
-            this,
-            [this, name] {
-                Worker *worker = d->pending.take(name);
-                if (!worker || !d->host || !d->host->isRunning()) {
-                    delete worker;
-                    return;
-                }
-                QString why;
-                if (d->host->addWorker(worker, &why))
-                    d->trackThreadOf(worker);
-                else
-                    qCWarning(lcHost, "cannot restart changed worker %s: %s", qPrintable(name),
-                              qPrintable(why));
-            },
-            Qt::QueuedConnection);
+        if (state == WorkerState::Stopped && d->pending.contains(name))
+            addPending(name, 0);
     });
     host->start();
     for (Worker *worker : std::as_const(created))
@@ -229,19 +244,16 @@ bool Service::reload(const Config &config, ReloadSummary *summary, QString *erro
 
     Host *host = d->host.get();
     for (const QString &name : std::as_const(result.removed)) {
-        delete d->pending.take(name);
+        d->pending.remove(name);
         host->removeWorker(name);
     }
+    // A changed worker is built again from the new config once its old self has stopped.
     for (const QString &name : std::as_const(result.changed)) {
-        delete d->pending.take(name);
-        Worker *worker = fresh.take(name);
-        if (host->hasWorker(name)) {
-            d->pending.insert(name, worker);
+        delete fresh.take(name);
+        const bool waiting = d->pending.contains(name);
+        d->pending.insert(name);
+        if (!waiting)
             host->removeWorker(name);
-        } else {
-            // Still waiting for an earlier replacement: this one takes its place.
-            d->pending.insert(name, worker);
-        }
     }
     for (const QString &name : std::as_const(result.added)) {
         Worker *worker = fresh.take(name);

@@ -95,6 +95,7 @@ Q_SIGNALS:
     void runFinished(const Warden::RunRecord &run);
 
 private:
+    void addPending(const QString &name, int attempt);
     struct Private;
     std::unique_ptr<Private> d;
 };

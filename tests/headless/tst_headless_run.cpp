@@ -1,0 +1,600 @@
+// `warden run` as a process: stop, reload, two nodes on one SQLite file, command timeouts,
+// children that must not outlive warden, the sql and plugin worker types, and /metrics.
+#include "wardentest.h"
+
+#include <warden/sql/sqlconnections.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QSet>
+#include <QtCore/QTemporaryDir>
+#include <QtNetwork/QTcpSocket>
+#include <QtSql/QSqlError>
+#include <QtSql/QSqlQuery>
+#include <QtTest/QTest>
+
+using namespace WardenTest;
+
+class tst_HeadlessRun : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void initTestCase();
+    void sigtermDuringLongRun();
+    void reload();
+    void twoNodesOneSqliteFile();
+    void commandTimeoutTerminatesThenKills();
+    void childDiesWithWarden();
+    void commandEnvironment();
+    void sqlWorker_data();
+    void sqlWorker();
+    void pluginWorker();
+    void metrics();
+
+private:
+    QString writeConfig(const QString &name, const QByteArray &body,
+                        const QByteArray &host = QByteArray());
+    QString dbUrl(const QString &name) const
+    {
+        return QStringLiteral("sqlite://") + m_dir.filePath(name);
+    }
+    QTemporaryDir m_dir;
+};
+
+void tst_HeadlessRun::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+}
+
+QString tst_HeadlessRun::writeConfig(const QString &name, const QByteArray &body,
+                                     const QByteArray &host)
+{
+    const QString path = m_dir.filePath(name + QStringLiteral(".toml"));
+    writeFile(path, "[host]\nnode_id = \"" + name.toUtf8() + "\"\ndatabase = \"sqlite:" +
+                        name.toUtf8() + ".db\"\nshutdown_timeout = \"10s\"\n" + host + "\n" + body);
+    return path;
+}
+
+void tst_HeadlessRun::sigtermDuringLongRun()
+{
+    const QString config = writeConfig(QStringLiteral("stop"), R"(
+[workers.long]
+type = "command"
+every = "1h"
+lock = true
+shell = true
+command = "echo started; sleep 60"
+)");
+    Node node({QStringLiteral("--config"), config});
+    QVERIFY2(node.waitForLog("[long] started"), node.log().constData());
+    QElapsedTimer timer;
+    timer.start();
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(10000));
+    QVERIFY2(timer.elapsed() < 5000, qPrintable(QString::number(timer.elapsed())));
+    QCOMPARE(node.process().exitStatus(), QProcess::NormalExit);
+    QCOMPARE(node.process().exitCode(), 0);
+    QVERIFY(node.log().contains("SIGTERM: stopping"));
+
+    auto db = openDatabase(dbUrl(QStringLiteral("stop.db")));
+    QVERIFY(db);
+    const auto list = runs(*db, QStringLiteral("long"));
+    QCOMPARE(list.size(), 1);
+    QCOMPARE(list.first().outcome, Warden::RunOutcome::Cancelled);
+    const auto leases = db->lockManager()->leases();
+    QVERIFY(leases.isOk());
+    QCOMPARE(leases.value().size(), 1);
+    QVERIFY2(leases.value().first().holder.isEmpty(), "the lease was not released");
+}
+
+void tst_HeadlessRun::reload()
+{
+    const QByteArray keep = R"(
+[workers.keep]
+type = "command"
+continuous = true
+shell = true
+command = "echo $WARDEN_RUN_ID >> keep.txt; exec sleep 600"
+)";
+    const QString config = writeConfig(QStringLiteral("reload"), keep + R"(
+[workers.gone]
+type = "command"
+every = "1h"
+command = ["true"]
+
+[workers.changed]
+type = "command"
+every = "1h"
+command = ["echo", "v1"]
+)");
+    Node node({QStringLiteral("--config"), config});
+    QVERIFY2(node.waitForLog("running 3 workers"), node.log().constData());
+    QVERIFY(node.waitForLog("[changed] v1"));
+    const QString keepFile = m_dir.filePath(QStringLiteral("keep.txt"));
+    QTRY_COMPARE(readFile(keepFile).count('\n'), 1);
+
+    // Good: one removed, one added, one changed, one untouched.
+    writeConfig(QStringLiteral("reload"), keep + R"(
+[workers.added]
+type = "command"
+every = "1h"
+command = ["echo", "new"]
+
+[workers.changed]
+type = "command"
+every = "1h"
+command = ["echo", "v2"]
+)");
+    node.signal(SIGHUP);
+    QVERIFY2(node.waitForLog("reloaded: added added; removed gone; changed changed; 1 unchanged"),
+             node.log().constData());
+    QVERIFY2(node.waitForLog("[changed] v2"), node.log().constData());
+    QVERIFY(node.waitForLog("[added] new"));
+    // By database: the config file is about to be broken on purpose.
+    const QStringList arguments{QStringLiteral("workers"), QStringLiteral("--database"),
+                                dbUrl(QStringLiteral("reload.db")), QStringLiteral("--json")};
+    auto names = [&] {
+        QStringList list;
+        for (const QJsonValue &w : run(arguments).json().array())
+            list.append(w.toObject().value(QStringLiteral("worker")).toString());
+        list.sort();
+        return list;
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(
+        names(),
+        (QStringList{QStringLiteral("added"), QStringLiteral("changed"), QStringLiteral("keep")}),
+        10000);
+    // The untouched continuous worker kept its run: no second line.
+    QCOMPARE(readFile(keepFile).count('\n'), 1);
+
+    // Broken: refused with the position, the previous config keeps running.
+    writeConfig(QStringLiteral("reload"), keep + R"(
+[workers.added]
+type = "command"
+every = "often"
+command = ["echo", "new"]
+)");
+    node.signal(SIGHUP);
+    QVERIFY2(node.waitForLog("reload refused"), node.log().constData());
+    QVERIFY(node.log().contains(config.toUtf8() +
+                                ":15:9: error: worker \"added\": every: bad duration"));
+    QCOMPARE(node.process().state(), QProcess::Running);
+    QCOMPARE(names(), (QStringList{QStringLiteral("added"), QStringLiteral("changed"),
+                                   QStringLiteral("keep")}));
+    QCOMPARE(readFile(keepFile).count('\n'), 1);
+
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(10000));
+    QCOMPARE(node.process().exitCode(), 0);
+}
+
+void tst_HeadlessRun::twoNodesOneSqliteFile()
+{
+    const QByteArray workers = R"(
+[locks]
+ttl = "2s"
+
+[workers.tick]
+type = "command"
+cron = "* * * * * *"
+timezone = "UTC"
+lock = true
+misfire = "skip"
+shell = true
+command = "echo \"$WARDEN_SCHEDULED_AT $WARDEN_NODE\" >> ticks.txt; sleep 0.5"
+
+[workers.leader]
+type = "command"
+continuous = true
+lock = "the-leader"
+shell = true
+command = "echo \"$WARDEN_NODE $WARDEN_FENCING_TOKEN\" >> leader.txt; exec sleep 600"
+)";
+    for (const char *name : {"node-a", "node-b"}) {
+        writeFile(m_dir.filePath(QLatin1String(name) + QStringLiteral(".toml")),
+                  QByteArray("[host]\nnode_id = \"") + name +
+                      "\"\ndatabase = \"sqlite:cluster.db\"\nshutdown_timeout = \"5s\"\n" +
+                      workers);
+    }
+    // The first creates the schema; then the second joins.
+    auto a = std::make_unique<Node>(
+        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-a.toml"))});
+    QVERIFY2(a->waitForLog("running 2 workers"), a->log().constData());
+    auto b = std::make_unique<Node>(
+        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-b.toml"))});
+    QVERIFY2(b->waitForLog("running 2 workers"), b->log().constData());
+
+    const QString ticks = m_dir.filePath(QStringLiteral("ticks.txt"));
+    QTRY_VERIFY_WITH_TIMEOUT(readFile(ticks).count('\n') >= 5, 15000);
+    // Exactly one node ran each tick.
+    const QList<QByteArray> lines = readFile(ticks).trimmed().split('\n');
+    QSet<QByteArray> scheduled;
+    for (const QByteArray &line : lines)
+        scheduled.insert(line.split(' ').first());
+    QCOMPARE(scheduled.size(), lines.size());
+    auto db = openDatabase(dbUrl(QStringLiteral("cluster.db")));
+    QVERIFY(db);
+    bool skippedSomewhere = false;
+    for (const Warden::RunRecord &r : runs(*db, QStringLiteral("tick")))
+        skippedSomewhere = skippedSomewhere || r.outcome == Warden::RunOutcome::Skipped;
+    QVERIFY2(skippedSomewhere, "the other node never found the per-run lock taken");
+
+    // The leader fails over when its node dies.
+    const QString leaderFile = m_dir.filePath(QStringLiteral("leader.txt"));
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(leaderFile).count('\n'), 1, 10000);
+    const QList<QByteArray> first = readFile(leaderFile).trimmed().split(' ');
+    const bool aLeads = first.first() == "node-a";
+    (aLeads ? a : b)->signal(SIGKILL);
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(leaderFile).count('\n'), 2, 15000);
+    const QList<QByteArray> second = readFile(leaderFile).trimmed().split('\n').last().split(' ');
+    QCOMPARE(second.first(), QByteArray(aLeads ? "node-b" : "node-a"));
+    QVERIFY(second.last().toLongLong() > first.last().toLongLong());
+
+    Node &survivor = aLeads ? *b : *a;
+    survivor.signal(SIGTERM);
+    QVERIFY(survivor.waitForExit(10000));
+    QCOMPARE(survivor.process().exitCode(), 0);
+}
+
+void tst_HeadlessRun::commandTimeoutTerminatesThenKills()
+{
+    const QString config = writeConfig(QStringLiteral("timeout"), R"(
+[workers.stubborn]
+type = "command"
+every = "1h"
+timeout = "1s"
+kill_grace = "1s"
+shell = true
+command = "trap '' TERM; sleep 30 & echo $! > stubborn.pid; echo ignoring; wait; wait; wait"
+)");
+    Node node({QStringLiteral("--config"), config});
+    QVERIFY2(node.waitForLog("[stubborn] ignoring"), node.log().constData());
+    QVERIFY(node.waitForLog("sending SIGTERM"));
+    QVERIFY(node.waitForLog("sending SIGKILL"));
+    auto db = openDatabase(dbUrl(QStringLiteral("timeout.db")));
+    QVERIFY(db);
+    QTRY_COMPARE_WITH_TIMEOUT(runs(*db, QStringLiteral("stubborn")).size(), 1, 10000);
+    const Warden::RunRecord record = runs(*db, QStringLiteral("stubborn")).first();
+    QCOMPARE(record.outcome, Warden::RunOutcome::TimedOut);
+    QVERIFY2(record.error.contains(QLatin1String("SIGKILL")), qPrintable(record.error));
+    QVERIFY2(record.durationMs() >= 1900 && record.durationMs() < 6000,
+             qPrintable(QString::number(record.durationMs())));
+    const qint64 sleeper =
+        readFile(m_dir.filePath(QStringLiteral("stubborn.pid"))).trimmed().toLongLong();
+    QVERIFY(sleeper > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(!processExists(sleeper), 5000);
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(10000));
+}
+
+void tst_HeadlessRun::childDiesWithWarden()
+{
+    const QString config = writeConfig(QStringLiteral("orphan"), R"(
+[workers.child]
+type = "command"
+continuous = true
+shell = true
+command = "echo $$ > child.pid; exec sleep 600"
+)");
+    const QString pidFile = m_dir.filePath(QStringLiteral("child.pid"));
+    QFile::remove(pidFile);
+    Node node({QStringLiteral("--config"), config});
+    QTRY_VERIFY_WITH_TIMEOUT(!readFile(pidFile).trimmed().isEmpty(), 10000);
+    const qint64 child = readFile(pidFile).trimmed().toLongLong();
+    QVERIFY(processExists(child));
+    // It is warden's own child (PR_SET_PDEATHSIG applies to direct children).
+    const QByteArray stat = readFile(QStringLiteral("/proc/%1/stat").arg(child));
+    QCOMPARE(stat.mid(stat.lastIndexOf(')') + 2).split(' ').at(1).toLongLong(), node.pid());
+    node.signal(SIGKILL);
+    QVERIFY(node.waitForExit(5000));
+    QTRY_VERIFY_WITH_TIMEOUT(!processExists(child), 5000);
+}
+
+void tst_HeadlessRun::commandEnvironment()
+{
+    const QString config = writeConfig(QStringLiteral("environment"), R"(
+[workers.env]
+type = "command"
+every = "1h"
+lock = true
+environment = { GREETING = "hi there" }
+command = ["sh", "-c", "echo \"$GREETING|$WARDEN_WORKER|$WARDEN_NODE|$WARDEN_RUN_ID|$WARDEN_SCHEDULED_AT|$WARDEN_FENCING_TOKEN\"; echo oops >&2; exit 3"]
+)");
+    Node node({QStringLiteral("--config"), config});
+    QVERIFY2(node.waitForLog("[env] hi there|env|environment|"), node.log().constData());
+    QVERIFY(node.waitForLog("warning warden.worker: [env] oops"));
+    auto db = openDatabase(dbUrl(QStringLiteral("environment.db")));
+    QVERIFY(db);
+    QTRY_COMPARE_WITH_TIMEOUT(runs(*db, QStringLiteral("env")).size(), 1, 10000);
+    const Warden::RunRecord record = runs(*db, QStringLiteral("env")).first();
+    QCOMPARE(record.outcome, Warden::RunOutcome::Failed);
+    QVERIFY2(record.error.contains(QLatin1String("exited with code 3")), qPrintable(record.error));
+    const QByteArray line = node.log().mid(node.log().indexOf("[env] hi there"));
+    const QList<QByteArray> fields = line.left(line.indexOf('\n')).split('|');
+    QCOMPARE(fields.size(), 6);
+    QCOMPARE(QString::fromUtf8(fields.at(3)), record.runId);
+    QVERIFY(QDateTime::fromString(QString::fromUtf8(fields.at(4)), Qt::ISODateWithMs).isValid());
+    QCOMPARE(fields.at(5).toLongLong(), record.fencingToken);
+    QVERIFY(record.fencingToken > 0);
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(10000));
+}
+
+void tst_HeadlessRun::sqlWorker_data()
+{
+    QTest::addColumn<QString>("backend");
+    QTest::newRow("sqlite") << QStringLiteral("sqlite");
+    QTest::newRow("postgresql") << QStringLiteral("postgresql");
+}
+
+void tst_HeadlessRun::sqlWorker()
+{
+    QFETCH(QString, backend);
+    QString appUrl;
+    if (backend == QLatin1String("sqlite")) {
+        appUrl = QStringLiteral("sqlite://") + m_dir.filePath(QStringLiteral("app.db"));
+    } else {
+        appUrl = qEnvironmentVariable("WARDEN_TEST_PG_URL");
+        if (appUrl.isEmpty()) {
+            const char *message = "WARDEN_TEST_PG_URL is not set: start a server with "
+                                  "tests/sql/pg-server.sh start DIR and eval its output";
+            if (qEnvironmentVariable("CI") == QLatin1String("true"))
+                QFAIL(message);
+            QSKIP(message);
+        }
+    }
+    const QString table = QStringLiteral("accounts_%1").arg(QCoreApplication::applicationPid());
+    {
+        QString error;
+        QSqlDatabase app = Warden::SqlConnections::forCurrentThread(appUrl, &error);
+        QVERIFY2(app.isOpen(), qPrintable(error));
+        QSqlQuery q(app);
+        QVERIFY2(q.exec(QStringLiteral("DROP TABLE IF EXISTS %1").arg(table)),
+                 qPrintable(q.lastError().text()));
+        QVERIFY(q.exec(QStringLiteral("CREATE TABLE %1 (id INTEGER PRIMARY KEY, age_days INTEGER, "
+                                      "passive INTEGER NOT NULL DEFAULT 0)")
+                           .arg(table)));
+        QVERIFY(
+            q.exec(QStringLiteral("INSERT INTO %1 (id, age_days) VALUES (1, 10), (2, 40), (3, 50)")
+                       .arg(table)));
+    }
+    const QString name = QStringLiteral("sql-") + backend;
+    const QString config = writeConfig(name, QStringLiteral(R"(
+[connections.app]
+url = "%1"
+
+[workers.mark-passive]
+type = "sql"
+every = "1h"
+lock = true
+connection = "app"
+statements = "UPDATE %2 SET passive = 1 WHERE passive = 0 AND age_days > 30"
+
+[workers.half-done]
+type = "sql"
+every = "1h"
+connection = "app"
+statements = ["UPDATE %2 SET passive = 2", "SELECT * FROM no_such_table_at_all"]
+)")
+                                                 .arg(appUrl, table)
+                                                 .toUtf8());
+    Node node({QStringLiteral("--config"), config});
+    QVERIFY2(node.waitForLog("[mark-passive] statement 1: 2 rows affected"),
+             node.log().constData());
+    auto db = openDatabase(dbUrl(name + QStringLiteral(".db")));
+    QVERIFY(db);
+    QTRY_COMPARE_WITH_TIMEOUT(runs(*db, QStringLiteral("half-done")).size(), 1, 10000);
+    const Warden::RunRecord failed = runs(*db, QStringLiteral("half-done")).first();
+    QCOMPARE(failed.outcome, Warden::RunOutcome::Failed);
+    QVERIFY2(failed.error.contains(QLatin1String("statement 2 failed, rolled back")),
+             qPrintable(failed.error));
+    QCOMPARE(runs(*db, QStringLiteral("mark-passive")).first().outcome,
+             Warden::RunOutcome::Succeeded);
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(10000));
+
+    QString error;
+    QSqlDatabase app = Warden::SqlConnections::forCurrentThread(appUrl, &error);
+    QSqlQuery q(app);
+    QVERIFY(
+        q.exec(QStringLiteral("SELECT passive, COUNT(*) FROM %1 GROUP BY passive ORDER BY passive")
+                   .arg(table)));
+    QVERIFY(q.next());
+    QCOMPARE(q.value(0).toInt(), 0);
+    QCOMPARE(q.value(1).toInt(), 1);
+    QVERIFY(q.next());
+    QCOMPARE(q.value(0).toInt(), 1); // and no 2: the failed transaction was rolled back
+    QCOMPARE(q.value(1).toInt(), 2);
+    QVERIFY(!q.next());
+    q.finish();
+    QVERIFY(q.exec(QStringLiteral("DROP TABLE %1").arg(table)));
+}
+
+void tst_HeadlessRun::pluginWorker()
+{
+    const QString output = m_dir.filePath(QStringLiteral("plugin-output.txt"));
+    const QString config =
+        writeConfig(QStringLiteral("plugin"), QStringLiteral(R"(
+[workers.from-plugin]
+type = "plugin"
+path = "%1"
+every = "1h"
+output = "%2"
+greeting = "hello"
+times = 3
+)")
+                                                  .arg(QStringLiteral(WARDEN_TEST_PLUGIN), output)
+                                                  .toUtf8());
+    QCOMPARE(run({QStringLiteral("check-config"), QStringLiteral("--config"), config}).exitCode, 0);
+    Node node({QStringLiteral("--config"), config});
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(output), QByteArray("from-plugin hello 3\n"), 10000);
+    QVERIFY(node.waitForLog("[from-plugin] plugin wrote hello"));
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(10000));
+
+    // A plugin that is not there, or that refuses its settings.
+    const QString missing = writeConfig(QStringLiteral("plugin-missing"), R"(
+[workers.p]
+type = "plugin"
+path = "no-such-plugin.so"
+every = "1h"
+)");
+    const Output result =
+        run({QStringLiteral("check-config"), QStringLiteral("--config"), missing});
+    QCOMPARE(result.exitCode, 78);
+    QVERIFY2(result.err.contains(":9:8: error: worker \"p\": plugin ") &&
+                 result.err.contains("does not exist"),
+             result.err.constData());
+    const QString refusing =
+        writeConfig(QStringLiteral("plugin-refusing"), QStringLiteral(R"(
+[workers.p]
+type = "plugin"
+path = "%1"
+every = "1h"
+)")
+                                                           .arg(QStringLiteral(WARDEN_TEST_PLUGIN))
+                                                           .toUtf8());
+    const Output refused = run({QStringLiteral("run"), QStringLiteral("--config"), refusing});
+    QCOMPARE(refused.exitCode, 78);
+    QVERIFY2(refused.err.contains("the test plugin needs output"), refused.err.constData());
+}
+
+namespace {
+
+struct HttpReply
+{
+    int status = 0;
+    QByteArray body;
+};
+
+HttpReply httpGet(quint16 port, const QByteArray &path)
+{
+    QTcpSocket socket;
+    socket.connectToHost(QStringLiteral("127.0.0.1"), port);
+    HttpReply reply;
+    if (!socket.waitForConnected(5000))
+        return reply;
+    socket.write("GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    // Read the header, then Content-Length bytes (the server may keep the connection open).
+    QByteArray data;
+    qsizetype headerEnd = -1;
+    qsizetype length = -1;
+    while (socket.waitForReadyRead(5000)) {
+        data += socket.readAll();
+        headerEnd = data.indexOf("\r\n\r\n");
+        if (headerEnd < 0)
+            continue;
+        if (length < 0) {
+            static const QRegularExpression contentLength(
+                QStringLiteral("content-length:\\s*(\\d+)"),
+                QRegularExpression::CaseInsensitiveOption);
+            const auto match = contentLength.match(QString::fromLatin1(data.left(headerEnd)));
+            length = match.hasMatch() ? match.captured(1).toLongLong() : 0;
+        }
+        if (data.size() - headerEnd - 4 >= length)
+            break;
+    }
+    if (headerEnd < 0)
+        return reply;
+    reply.status = data.split(' ').value(1).toInt();
+    reply.body = data.mid(headerEnd + 4);
+    return reply;
+}
+
+} // namespace
+
+void tst_HeadlessRun::metrics()
+{
+#ifndef WARDEN_HAVE_HTTPSERVER
+    QSKIP("warden was built without Qt HttpServer (qt6-httpserver-dev and qt6-websockets-dev)");
+#endif
+    const QString config = writeConfig(QStringLiteral("metrics"), R"(
+[http]
+port = 0
+
+[workers.ok]
+type = "command"
+every = "500ms"
+lock = true
+command = ["true"]
+
+[workers.bad]
+type = "command"
+every = "500ms"
+command = ["false"]
+
+[workers.leader]
+type = "command"
+continuous = true
+lock = "metrics-leader"
+command = ["sleep", "600"]
+)");
+    Node node({QStringLiteral("--config"), config});
+    QVERIFY2(node.waitForLog("/healthz on http://127.0.0.1:"), node.log().constData());
+    const QByteArray log = node.log();
+    const qsizetype at = log.indexOf("http://127.0.0.1:") + 17;
+    const quint16 port = quint16(log.mid(at, log.indexOf('/', at) - at).toUInt());
+    QVERIFY(port > 0);
+    QVERIFY(node.waitForLog("running 3 workers"));
+
+    QTRY_VERIFY_WITH_TIMEOUT(
+        httpGet(port, "/metrics")
+            .body.contains("warden_runs_total{worker=\"bad\",outcome=\"failed\"} 3\n"),
+        10000);
+    const HttpReply metrics = httpGet(port, "/metrics");
+    QCOMPARE(metrics.status, 200);
+    // Parse every sample line of the text format.
+    static const QRegularExpression sample(QStringLiteral(
+        R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.eE+-]+|\+Inf|NaN)$)"));
+    QHash<QString, double> values;
+    QSet<QString> typed;
+    for (const QByteArray &raw : metrics.body.split('\n')) {
+        const QString line = QString::fromUtf8(raw);
+        if (line.isEmpty())
+            continue;
+        if (line.startsWith(QLatin1String("# TYPE "))) {
+            typed.insert(line.section(QLatin1Char(' '), 2, 2));
+            continue;
+        }
+        if (line.startsWith(QLatin1Char('#')))
+            continue;
+        const auto match = sample.match(line);
+        QVERIFY2(match.hasMatch(), qPrintable(line));
+        bool ok = false;
+        values.insert(line.section(QLatin1Char(' '), 0, -2), match.captured(4).toDouble(&ok));
+        QVERIFY2(ok, qPrintable(line));
+    }
+    for (const char *family :
+         {"warden_runs_total", "warden_run_duration_seconds", "warden_run_start_lateness_seconds",
+          "warden_last_success_timestamp_seconds", "warden_leases_held", "warden_up"})
+        QVERIFY2(typed.contains(QLatin1String(family)), family);
+    QCOMPARE(values.value(QStringLiteral("warden_up")), 1.0);
+    QVERIFY(values.value(
+                QStringLiteral("warden_runs_total{worker=\"ok\",outcome=\"succeeded\"}")) >= 2);
+    QCOMPARE(values.value(QStringLiteral("warden_leases_held")), 1.0); // the leader's
+    const double count =
+        values.value(QStringLiteral("warden_run_duration_seconds_count{worker=\"ok\"}"));
+    QVERIFY(count >= 2);
+    QCOMPARE(values.value(
+                 QStringLiteral("warden_run_duration_seconds_bucket{worker=\"ok\",le=\"+Inf\"}")),
+             count);
+    QVERIFY(
+        values.value(
+            QStringLiteral("warden_run_duration_seconds_bucket{worker=\"ok\",le=\"0.005\"}")) <=
+        values.value(QStringLiteral("warden_run_duration_seconds_bucket{worker=\"ok\",le=\"1\"}")));
+    const double lastSuccess =
+        values.value(QStringLiteral("warden_last_success_timestamp_seconds{worker=\"ok\"}"));
+    QVERIFY(qAbs(lastSuccess - double(QDateTime::currentSecsSinceEpoch())) < 60);
+
+    const HttpReply health = httpGet(port, "/healthz");
+    QCOMPARE(health.status, 200);
+    QCOMPARE(
+        QJsonDocument::fromJson(health.body).object().value(QStringLiteral("status")).toString(),
+        QStringLiteral("ok"));
+    QCOMPARE(httpGet(port, "/nope").status, 404);
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(10000));
+}
+
+QTEST_GUILESS_MAIN(tst_HeadlessRun)
+#include "tst_headless_run.moc"
