@@ -163,6 +163,10 @@ MainWindow::MainWindow(Connector connector, QWidget *parent)
     m_ticker->setInterval(1000);
     connect(m_ticker, &QTimer::timeout, this, &MainWindow::tick);
     m_ticker->start();
+    m_logDrain = new QTimer(this);
+    m_logDrain->setSingleShot(true);
+    m_logDrain->setInterval(0);
+    connect(m_logDrain, &QTimer::timeout, this, &MainWindow::drainLog);
 
     resize(1200, 760);
     restoreSettings();
@@ -758,9 +762,29 @@ void MainWindow::applySnapshot(const ClusterSnapshot &snapshot)
 
 void MainWindow::applyLog(const QList<StoredLogLine> &lines, bool reset)
 {
+    // Lines reach the model in slices, one per event-loop pass, so that a large tail never
+    // holds up the event loop.
+    if (reset) {
+        m_pendingLog.clear();
+        m_logModel->appendLines({}, true);
+    }
+    m_pendingLog.append(lines);
+    const int excess = int(m_pendingLog.size()) - m_logModel->maximumLines();
+    if (excess > 0)
+        m_pendingLog.remove(0, excess);
+    if (!m_pendingLog.isEmpty() && !m_logDrain->isActive())
+        m_logDrain->start();
+}
+
+void MainWindow::drainLog()
+{
     QElapsedTimer timer;
     timer.start();
-    m_logModel->appendLines(lines, reset);
+    const int slice = int(qMin<qsizetype>(m_pendingLog.size(), 100));
+    m_logModel->appendLines(m_pendingLog.mid(0, slice), false);
+    m_pendingLog.remove(0, slice);
+    if (!m_pendingLog.isEmpty())
+        m_logDrain->start();
     Q_EMIT logApplied(timer.nsecsElapsed());
 }
 

@@ -109,6 +109,7 @@ private:
 
     void applySnapshot(const ClusterSnapshot &snapshot);
     void applyLog(const QList<StoredLogLine> &lines, bool reset);
+    void drainLog();
     void applyHistory(const RunHistory &history);
     void onConnectionState(ConnectionState state, const QString &description, const QString &error,
                            int retryInMs);
@@ -159,6 +160,8 @@ private:
     QLabel *m_refreshLabel = nullptr;
     QLabel *m_countsLabel = nullptr;
     QTimer *m_ticker = nullptr;
+    QTimer *m_logDrain = nullptr;
+    QList<StoredLogLine> m_pendingLog;
 
     QHash<QString, QAction *> m_actions;
     QString m_password;

@@ -186,7 +186,7 @@ void QueryWorker::refresh()
         return fail(audit.errorString());
     LogQuery logQuery;
     logQuery.afterId = m_logReset ? 0 : m_lastLogId;
-    logQuery.limit = m_logReset ? 5000 : 20000;
+    logQuery.limit = m_logReset ? 2000 : 20000;
     auto log = m_backend.store->logLines(logQuery);
     if (!log)
         return fail(log.errorString());

@@ -7,6 +7,11 @@
 
 namespace Warden::Console {
 
+namespace {
+//! Above this many changed cells in one column, one dataChanged() covers them.
+const int scatteredChangeLimit = 32;
+} // namespace
+
 RowTableModel::RowTableModel(const QStringList &headers, QObject *parent)
     : QAbstractTableModel(parent)
     , m_headers(headers)
@@ -118,43 +123,97 @@ void RowTableModel::setRows(const TableRows &rows)
     if (lowestRemoved < m_rows.size())
         rebuildIndex(lowestRemoved);
 
-    // 2. Update the rows that stayed, cell by cell, with the roles that changed.
+    // 2. Update the rows that stayed, cell by cell. Changes are reported per column, for runs of
+    //    rows whose cells changed in exactly the same roles: exact roles, few signals.
+    enum RoleBit {
+        Display = 1,
+        Sort = 2,
+        Decoration = 4,
+        ToolTip = 8,
+        Foreground = 16,
+        Detail = 32
+    };
+    const int columnCount = int(m_headers.size());
+    QList<QList<QPair<int, int>>> changesByColumn(columnCount); // (row, role bits)
     for (int r = 0; r < m_rows.size(); ++r) {
         TableRow &current = m_rows[r];
         const TableRow &next = rows.at(incoming.value(current.key));
         const int columns = int(qMax(current.cells.size(), next.cells.size()));
-        bool detailChanged = current.detail != next.detail;
+        const bool detailChanged = current.detail != next.detail;
         for (int c = 0; c < columns; ++c) {
             const Cell before = c < current.cells.size() ? current.cells.at(c) : Cell();
-            const Cell after = c < next.cells.size() ? next.cells.at(c) : Cell();
-            QList<int> roles;
-            if (before.text != after.text || before.deadline != after.deadline)
-                roles << Qt::DisplayRole;
-            if (before.sortValue != after.sortValue || before.text != after.text)
-                roles << SortRole;
+            Cell after = c < next.cells.size() ? next.cells.at(c) : Cell();
+            // A countdown keeps the text its ticks give it.
+            if (after.deadline != 0 && after.deadline == before.deadline)
+                after.text = before.text;
+            int bits = 0;
+            if (before.text != after.text)
+                bits |= Display | Sort;
+            if (before.sortValue != after.sortValue)
+                bits |= Sort;
             if (before.icon != after.icon)
-                roles << Qt::DecorationRole;
+                bits |= Decoration;
             if (before.toolTip != after.toolTip)
-                roles << Qt::ToolTipRole;
+                bits |= ToolTip;
             if (before.foreground != after.foreground)
-                roles << Qt::ForegroundRole;
+                bits |= Foreground;
+            if (before.deadline != after.deadline)
+                bits |= Display;
             if (detailChanged)
-                roles << DetailRole;
-            if (roles.isEmpty())
+                bits |= Detail;
+            if (bits == 0)
                 continue;
             if (c < current.cells.size())
                 current.cells[c] = after;
             else
                 current.cells.append(after);
-            if (c < m_headers.size()) {
-                const QModelIndex changed = index(r, c);
-                Q_EMIT dataChanged(changed, changed, roles);
-            }
+            if (c < columnCount)
+                changesByColumn[c].append({r, bits});
         }
         if (detailChanged)
             current.detail = next.detail;
         if (current.cells.size() > next.cells.size())
             current.cells.resize(next.cells.size());
+    }
+    auto rolesOf = [](int bits) {
+        QList<int> roles;
+        if (bits & Display)
+            roles << Qt::DisplayRole;
+        if (bits & Sort)
+            roles << SortRole;
+        if (bits & Decoration)
+            roles << Qt::DecorationRole;
+        if (bits & ToolTip)
+            roles << Qt::ToolTipRole;
+        if (bits & Foreground)
+            roles << Qt::ForegroundRole;
+        if (bits & Detail)
+            roles << DetailRole;
+        return roles;
+    };
+    for (int c = 0; c < columnCount; ++c) {
+        const auto &changes = changesByColumn.at(c);
+        if (changes.size() > scatteredChangeLimit) {
+            // Many scattered changes in one column (next fire times as the clock moves): one
+            // range for the column, with the roles that changed in it. A sorting proxy then
+            // re-sorts once instead of once per cell.
+            int bits = 0;
+            for (const auto &change : changes)
+                bits |= change.second;
+            Q_EMIT dataChanged(index(changes.constFirst().first, c),
+                               index(changes.constLast().first, c), rolesOf(bits));
+            continue;
+        }
+        for (int i = 0; i < changes.size();) {
+            int j = i + 1;
+            while (j < changes.size() && changes.at(j).first == changes.at(j - 1).first + 1 &&
+                   changes.at(j).second == changes.at(i).second)
+                ++j;
+            const QList<int> roles = rolesOf(changes.at(i).second);
+            Q_EMIT dataChanged(index(changes.at(i).first, c), index(changes.at(j - 1).first, c),
+                               roles);
+            i = j;
+        }
     }
 
     // 3. Append the new rows, in one insertion.

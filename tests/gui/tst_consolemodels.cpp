@@ -102,14 +102,24 @@ void tst_ConsoleModels::changedCellsReportExactRoles()
     QCOMPARE(changed.count(), 2);
     QCOMPARE(reset.count(), 0);
     QCOMPARE(layout.count(), 0);
+    // Reported column by column.
     const auto first = changed.at(0);
-    QCOMPARE(first.at(0).toModelIndex(), model.index(0, 2));
-    QCOMPARE(first.at(1).toModelIndex(), model.index(0, 2));
-    QCOMPARE(first.at(2).value<QList<int>>(), (QList<int>{Qt::DisplayRole, SortRole}));
-    const auto second = changed.at(1);
-    QCOMPARE(second.at(0).toModelIndex(), model.index(1, 1));
-    QCOMPARE(second.at(2).value<QList<int>>(),
+    QCOMPARE(first.at(0).toModelIndex(), model.index(1, 1));
+    QCOMPARE(first.at(1).toModelIndex(), model.index(1, 1));
+    QCOMPARE(first.at(2).value<QList<int>>(),
              (QList<int>{Qt::DisplayRole, SortRole, Qt::DecorationRole}));
+    const auto second = changed.at(1);
+    QCOMPARE(second.at(0).toModelIndex(), model.index(0, 2));
+    QCOMPARE(second.at(1).toModelIndex(), model.index(0, 2));
+    QCOMPARE(second.at(2).value<QList<int>>(), (QList<int>{Qt::DisplayRole, SortRole}));
+    // Runs of rows that changed alike come as one range; the roles stay exact.
+    changed.clear();
+    model.setRows({row(QStringLiteral("a"), QStringLiteral("idle"), 5),
+                   row(QStringLiteral("b"), QStringLiteral("running"), 6)});
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(changed.at(0).at(0).toModelIndex(), model.index(0, 2));
+    QCOMPARE(changed.at(0).at(1).toModelIndex(), model.index(1, 2));
+    QCOMPARE(changed.at(0).at(2).value<QList<int>>(), (QList<int>{Qt::DisplayRole, SortRole}));
 }
 
 void tst_ConsoleModels::insertsAndRemovesWithoutReset()
