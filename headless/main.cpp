@@ -213,7 +213,8 @@ int main(int argc, char *argv[])
     using namespace Warden::Headless;
     // The GLib dispatcher wakes more often and holds more memory than Qt's own; warden has no
     // use for GLib integration (see tests/headless/bench_headless.cpp for the figures).
-    qputenv("QT_NO_GLIB", "1");
+    if (!qEnvironmentVariableIsSet("QT_NO_GLIB"))
+        qputenv("QT_NO_GLIB", "1");
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("warden"));
     QCoreApplication::setApplicationVersion(Warden::version());
