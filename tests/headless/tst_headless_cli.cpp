@@ -106,6 +106,15 @@ void tst_HeadlessCli::helpAndVersion()
     for (const char *text : {"Exit codes", "64", "69", "78", "check-config", "schedule EXPR",
                              "service install", "--json", "release LOCK"})
         QVERIFY2(help.out.contains(text), text);
+    // The man page documents the same commands and exit codes.
+    QFile man(QStringLiteral(WARDEN_MAN_PAGE));
+    QVERIFY(man.open(QIODevice::ReadOnly));
+    const QByteArray page = man.readAll();
+    for (const char *text :
+         {".SH EXIT STATUS", ".B 64", ".B 69", ".B 78", "check\\-config", ".B status", ".B workers",
+          ".B locks", ".B nodes", "runs", "log", "enable", "disable", "trigger", "release",
+          "schedule", "service", ".SH JSON OUTPUT", ".SS [workers.NAME]"})
+        QVERIFY2(page.contains(text), text);
     const Output version = run({QStringLiteral("--version")});
     QCOMPARE(version.exitCode, 0);
     QVERIFY(version.out.startsWith("warden "));
