@@ -420,6 +420,8 @@ QWidget *MainWindow::buildLogPage()
 
     m_logView = makeTable(m_logProxy);
     m_logView->setSortingEnabled(false);
+    m_logProxy->sort(-1); // a tail: oldest first, as the store gives it
+    m_logView->horizontalHeader()->setSortIndicatorShown(false);
     m_logView->setColumnWidth(LogModel::Time, 170);
     m_logView->setColumnWidth(LogModel::Level, 85);
     m_logView->setColumnWidth(LogModel::Node, 110);

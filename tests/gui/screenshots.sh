@@ -36,26 +36,47 @@ config=""
 for candidate in "$root/resources/config/example.toml" "$root/resources/config/warden.toml"; do
     if [ -f "$candidate" ]; then config="$candidate"; break; fi
 done
-if [ -x "$headless" ] && [ -n "$config" ]; then
-    echo "screenshots: two 'warden run' nodes with $config"
-    for node in alpha beta; do
-        "$headless" run --config "$config" --database "$url" --node "$node" \
-            >"$work/$node.log" 2>&1 &
-        pids+=($!)
-    done
-else
-    echo "screenshots: two demo nodes (the headless service is not built)"
+start_demo_nodes() {
+    echo "screenshots: two demo nodes"
     "$build/tests/gui/warden-demo-node" --url "$url" --node alpha >"$work/alpha.log" 2>&1 &
     pids+=($!)
     sleep 1 # alpha creates the schema; beta then finds it
     "$build/tests/gui/warden-demo-node" --url "$url" --node beta >"$work/beta.log" 2>&1 &
     pids+=($!)
+}
+if [ -x "$headless" ] && [ -n "$config" ]; then
+    echo "screenshots: two 'warden run' nodes with $config"
+    mkdir -p "$work/logs" # working directories the example's workers use
+    for node in alpha beta; do
+        # A copy per node with its own node_id; relative paths in it then start in $work.
+        sed -e "s/^# *node_id *=.*/node_id = \"$node\"/" "$config" >"$work/$node.toml"
+        grep -q '^node_id' "$work/$node.toml" || sed -i "0,/^\[host\]/s//[host]\nnode_id = \"$node\"/" "$work/$node.toml"
+        "$headless" --config "$work/$node.toml" --database "$url" run >"$work/$node.log" 2>&1 &
+        pids+=($!)
+        sleep 1
+    done
+    sleep 2
+    for pid in "${pids[@]}"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "screenshots: 'warden run' did not stay up:" >&2
+            tail -5 "$work"/*.log >&2 || true
+            pids=()
+            start_demo_nodes
+            break
+        fi
+    done
+else
+    start_demo_nodes
 fi
 
 # Let the cluster run for a while so the views have history, a few admin actions included.
 sleep 8
 if [ -x "$headless" ]; then
-    "$headless" disable --database "$url" cleanup-temp-files --reason "disk maintenance" >/dev/null 2>&1 || true
+    # Some history in the audit trail, through the same admin commands an operator uses.
+    first="$("$headless" --database "$url" --json workers 2>/dev/null | grep -o '"worker": *"[^"]*"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/' || true)"
+    if [ -n "$first" ]; then
+        "$headless" --database "$url" disable "$first" --reason "disk maintenance" --until 2h >/dev/null 2>&1 || true
+    fi
 fi
 sleep 6
 
