@@ -568,10 +568,23 @@ void tst_HeadlessCli::releaseAsksAndNamesTheHolder()
     const QJsonObject o = released.json().object();
     QCOMPARE(o.value(QStringLiteral("previous_holder")).toString(), QStringLiteral("cli-node"));
     QVERIFY(o.value(QStringLiteral("released")).toBool());
-    // The leader loses its lease, cancels its run, and takes the lease again.
-    QTRY_VERIFY_WITH_TIMEOUT(m_node->log().contains("lease leader-lock lost") ||
-                                 m_node->log().contains("leader-lock"),
-                             15000);
+    // The leader loses its lease, cancels its run, and takes the lease again: a takeover, so
+    // the fencing token grows.
+    const qint64 before = o.value(QStringLiteral("fencing_token")).toInteger();
+    auto leaderToken = [&] {
+        for (const QJsonValue &l :
+             run(QStringList{QStringLiteral("locks"), QStringLiteral("--json")} + base)
+                 .json()
+                 .array()) {
+            const QJsonObject lock = l.toObject();
+            if (lock.value(QStringLiteral("name")).toString() == QLatin1String("leader-lock") &&
+                lock.value(QStringLiteral("held")).toBool())
+                return lock.value(QStringLiteral("fencing_token")).toInteger();
+        }
+        return qint64(0);
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(leaderToken() > before, 20000);
+    QVERIFY2(m_node->log().contains("[leader] stop requested"), m_node->log().constData());
 }
 
 void tst_HeadlessCli::serviceInstallVerifyUninstall_data()

@@ -12,6 +12,12 @@
 #include <QtSql/QSqlQuery>
 #include <QtTest/QTest>
 
+#include <cstring>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 using namespace WardenTest;
 
 class tst_HeadlessRun : public QObject
@@ -30,6 +36,7 @@ private slots:
     void sqlWorker();
     void pluginWorker();
     void metrics();
+    void systemdNotifyAndJournal();
 
 private:
     QString writeConfig(const QString &name, const QByteArray &body,
@@ -515,7 +522,6 @@ port = 0
 [workers.ok]
 type = "command"
 every = "500ms"
-lock = true
 command = ["true"]
 
 [workers.bad]
@@ -594,6 +600,71 @@ command = ["sleep", "600"]
     QCOMPARE(httpGet(port, "/nope").status, 404);
     node.signal(SIGTERM);
     QVERIFY(node.waitForExit(10000));
+}
+
+void tst_HeadlessRun::systemdNotifyAndJournal()
+{
+    // A service manager's side of sd_notify: a datagram socket at a path.
+    const QString socketPath = m_dir.filePath(QStringLiteral("notify.sock"));
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    QVERIFY(fd >= 0);
+    sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    const QByteArray encoded = QFile::encodeName(socketPath);
+    QVERIFY(size_t(encoded.size()) < sizeof address.sun_path);
+    std::memcpy(address.sun_path, encoded.constData(), size_t(encoded.size()));
+    QCOMPARE(::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
+    QStringList messages;
+    auto receive = [&](const QString &wanted, int timeoutMs) {
+        QElapsedTimer timer;
+        timer.start();
+        while (timer.elapsed() < timeoutMs) {
+            pollfd p = {fd, POLLIN, 0};
+            if (::poll(&p, 1, 100) == 1) {
+                char buffer[4096];
+                const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
+                if (got > 0) {
+                    const QString message = QString::fromUtf8(buffer, int(got));
+                    messages.append(message);
+                    if (message.contains(wanted))
+                        return true;
+                }
+            }
+        }
+        return false;
+    };
+
+    const QString config = writeConfig(QStringLiteral("notify"), R"(
+[workers.hello]
+type = "command"
+every = "1h"
+command = ["echo", "hi"]
+)");
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("NOTIFY_SOCKET"), socketPath);
+    environment.insert(QStringLiteral("WATCHDOG_USEC"), QStringLiteral("200000"));
+    environment.insert(QStringLiteral("JOURNAL_STREAM"), QStringLiteral("8:12345"));
+    Node node({QStringLiteral("--config"), config}, environment);
+    QVERIFY2(receive(QStringLiteral("READY=1"), 10000),
+             qPrintable(messages.join(QLatin1Char('|'))));
+    QVERIFY2(messages.last().contains(QLatin1String("STATUS=Running 1 workers as node notify")),
+             qPrintable(messages.last()));
+    // The watchdog is pinged at half its interval while the threads answer.
+    for (int i = 0; i < 3; ++i)
+        QVERIFY2(receive(QStringLiteral("WATCHDOG=1"), 2000),
+                 qPrintable(messages.join(QLatin1Char('|'))));
+    node.signal(SIGHUP);
+    QVERIFY(receive(QStringLiteral("RELOADING=1"), 5000));
+    QVERIFY(messages.last().contains(QLatin1String("MONOTONIC_USEC=")));
+    QVERIFY(receive(QStringLiteral("READY=1"), 5000));
+    node.signal(SIGTERM);
+    QVERIFY(receive(QStringLiteral("STOPPING=1"), 5000));
+    QVERIFY(node.waitForExit(10000));
+    ::close(fd);
+    // Log lines carry journald priorities and no time stamps.
+    QVERIFY2(node.log().contains("<6>warden.worker: [hello] hi\n"), node.log().constData());
+    for (const QByteArray &line : node.log().trimmed().split('\n'))
+        QVERIFY2(line.startsWith('<') && line.at(2) == '>', line.constData());
 }
 
 QTEST_GUILESS_MAIN(tst_HeadlessRun)

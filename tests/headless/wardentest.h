@@ -80,8 +80,10 @@ inline QByteArray readFile(const QString &path)
 class Node
 {
 public:
-    explicit Node(const QStringList &arguments)
+    explicit Node(const QStringList &arguments,
+                  const QProcessEnvironment &environment = QProcessEnvironment::systemEnvironment())
     {
+        m_process.setProcessEnvironment(environment);
         m_process.setProcessChannelMode(QProcess::SeparateChannels);
         m_process.start(binary(), QStringList{QStringLiteral("run")} + arguments);
     }
