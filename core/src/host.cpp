@@ -53,6 +53,8 @@ void HostControl::adopt(Worker *worker)
     const auto it = m_settings.constFind(worker->name());
     if (it != m_settings.cend())
         applySettings(worker, *it, true);
+    else
+        m_triggerSeen.insert(worker->name(), 0); // no row yet: its first request counts
     WorkerPrivate *wd = WorkerPrivate::get(worker);
     QMetaObject::invokeMethod(worker, [wd] { wd->start(); });
 }
@@ -60,13 +62,13 @@ void HostControl::adopt(Worker *worker)
 void HostControl::applySettings(Worker *worker, const WorkerSettings &settings, bool initial)
 {
     WorkerPrivate *wd = WorkerPrivate::get(worker);
-    const auto previous = m_settings.constFind(worker->name());
     wd->clusterEnabled = settings.enabled;
     const QDateTime paused = settings.pausedUntil;
     QMetaObject::invokeMethod(worker, [wd, paused] { wd->applyPause(paused); });
-    // "Run now" requests: only those made after this host first saw the worker's settings.
-    const qint64 seen = m_triggerSeen.value(worker->name(), -1);
-    if (seen < 0 || initial) {
+    // "Run now" requests: only those made after this host adopted the worker (a worker
+    // without a settings row then starts from 0, so its first request counts).
+    const qint64 seen = m_triggerSeen.value(worker->name(), 0);
+    if (initial) {
         m_triggerSeen.insert(worker->name(), settings.triggerSequence);
     } else if (settings.triggerSequence > seen) {
         m_triggerSeen.insert(worker->name(), settings.triggerSequence);
@@ -80,7 +82,6 @@ void HostControl::applySettings(Worker *worker, const WorkerSettings &settings, 
                                  QStringLiteral("run-now request not taken: %1").arg(error));
         });
     }
-    Q_UNUSED(previous)
 }
 
 void HostControl::pollSettings()

@@ -99,6 +99,7 @@ private slots:
     void perRunSelfFencesWhenRenewalFails();
     void blockingRunDelaysNoOtherTick();
     void logLinesReachStore();
+    void firstRunNowRequestCounts();
     void catchUpRunsMissedFireTimeOnce_data();
     void catchUpRunsMissedFireTimeOnce();
 };
@@ -840,6 +841,27 @@ void tst_Host::logLinesReachStore()
     QCOMPARE(lines.value().at(0).line.message, QStringLiteral("marked 3 users passive"));
     QCOMPARE(lines.value().at(0).line.runId, log.of(QStringLiteral("chatty")).first().runId);
     QCOMPARE(lines.value().at(1).line.level, QtWarningMsg);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::firstRunNowRequestCounts()
+{
+    // A worker that never had a settings row: the first run-now request creates the row, and
+    // must run the worker all the same.
+    auto store = std::make_shared<InMemoryStore>();
+    auto host = makeHost(QStringLiteral("n1"), nullptr, store);
+    RunLog log(host.get());
+    auto *worker = PeriodicWorker::create(QStringLiteral("fresh"), [](RunContext &) {});
+    worker->setInterval(1h);
+    worker->setInitialDelay(1h);
+    QVERIFY(host->addWorker(worker));
+    QSignalSpy started(host.get(), &Host::started);
+    host->start();
+    QVERIFY(started.wait(5000));
+    QVERIFY(store->workerSettings().value().isEmpty());
+    QVERIFY(store->requestTrigger(QStringLiteral("fresh"), QStringLiteral("admin")).isOk());
+    QTRY_COMPARE_WITH_TIMEOUT(log.count(QStringLiteral("fresh")), 1, 2000);
+    QVERIFY(log.of(QStringLiteral("fresh")).first().manual);
     QVERIFY(stopHost(*host));
 }
 
