@@ -4,6 +4,7 @@
 
 #include <QtCore/QThread>
 
+#include <algorithm>
 #include <exception>
 #include <thread>
 
@@ -310,7 +311,20 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
     std::shared_ptr<HostRuntime> rt = runtime;
     const LockMode mode = lockMode;
     const QString lock = effectiveLockName();
-    auto job = [this, rt, record, stopSource, scheduled, mode, lock]() mutable {
+    // A per-run lease is kept after a scheduled run until shortly before this worker's next
+    // tick, so that a node whose tick of the same time comes a little later (another grid,
+    // a clock a little off, a slower start) finds it taken and skips: one node per tick.
+    SteadyClock::time_point holdUntil{};
+    milliseconds holdAfterRun{0};
+    if (!manual && mode == LockMode::PerRun) {
+        const IntervalSchedule *iv = interval();
+        if (iv && iv->mode() == IntervalSchedule::Mode::FixedDelay)
+            holdAfterRun = iv->interval();
+        else if (hasNext)
+            holdUntil = nextDeadline;
+    }
+    auto job = [this, rt, record, stopSource, scheduled, mode, lock, holdUntil,
+                holdAfterRun]() mutable {
         const auto sentAt = SteadyClock::now();
         int trackId = 0;
         Lease lease;
@@ -389,8 +403,18 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
 
         if (trackId != 0) {
             const Lease renewed = rt->keeper->untrack(trackId);
+            const Lease held = renewed.isValid() ? renewed : lease;
+            const auto now = SteadyClock::now();
+            const auto until = holdAfterRun.count() > 0 ? now + holdAfterRun : holdUntil;
+            // Leave a margin before the next tick: a tenth of the period, 50 ms to 2 s.
+            const auto margin = std::clamp<SteadyClock::duration>((until - scheduled) / 10,
+                                                                  milliseconds(50), seconds(2));
+            const auto hold = duration_cast<milliseconds>(until - margin - now);
+            bool kept = false;
+            if (until != SteadyClock::time_point() && hold >= milliseconds(50))
+                kept = rt->lockManager->renew(held, hold).status == LockManager::Status::Acquired;
             QString error;
-            if (!rt->lockManager->release(renewed.isValid() ? renewed : lease, &error))
+            if (!kept && !rt->lockManager->release(held, &error))
                 rt->log(QtWarningMsg, record.worker, record.runId,
                         QStringLiteral("cannot release lock %1: %2").arg(lock, error));
         }

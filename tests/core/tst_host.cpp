@@ -94,6 +94,7 @@ private slots:
     void clusterSettingsFromStore();
     void addAndRemoveAtRunTime();
     void perRunLockAcrossTwoHosts();
+    void perRunLockRunsEachTickOnce();
     void leaderTakeoverOnStop();
     void leaderSelfFencesWhenRenewalFails();
     void perRunSelfFencesWhenRenewalFails();
@@ -642,6 +643,41 @@ void tst_Host::perRunLockAcrossTwoHosts()
     QVERIFY(skipped > 0);
     for (const RunRecord &r : logA.of(QStringLiteral("locked"), RunOutcome::Skipped))
         QVERIFY2(r.error.contains(QStringLiteral("held by node-b")), qPrintable(r.error));
+}
+
+void tst_Host::perRunLockRunsEachTickOnce()
+{
+    // Two nodes with the same calendar schedule tick at the same instants; the work takes no
+    // time, so the first node is done before the second even tries. The lease must still keep
+    // the tick to one node.
+    auto locks = std::make_shared<InProcessLockManager>();
+    auto a = makeHost(QStringLiteral("node-a"), locks);
+    auto b = makeHost(QStringLiteral("node-b"), locks);
+    RunLog logA(a.get());
+    RunLog logB(b.get());
+    const auto everySecond =
+        CronSchedule::parse(QStringLiteral("* * * * * *"), QStringLiteral("UTC"));
+    QVERIFY(everySecond.isOk());
+    for (Host *host : {a.get(), b.get()}) {
+        auto *worker = PeriodicWorker::create(QStringLiteral("tick"), [](RunContext &) {});
+        worker->setSchedule(everySecond.value());
+        worker->setLock(LockMode::PerRun);
+        QVERIFY(host->addWorker(worker));
+        host->start();
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(
+        logA.count(QStringLiteral("tick")) + logB.count(QStringLiteral("tick")) >= 10, 15000);
+    QVERIFY(stopHost(*a));
+    QVERIFY(stopHost(*b));
+    QMap<QDateTime, int> runsPerTick;
+    for (const RunLog *log : {&logA, &logB})
+        for (const RunRecord &r : log->of(QStringLiteral("tick"), RunOutcome::Succeeded))
+            ++runsPerTick[r.scheduledAt];
+    QVERIFY(runsPerTick.size() >= 4);
+    for (auto it = runsPerTick.cbegin(); it != runsPerTick.cend(); ++it)
+        QVERIFY2(it.value() == 1, qPrintable(QStringLiteral("tick %1 ran on %2 nodes")
+                                                 .arg(it.key().toString(Qt::ISODateWithMs))
+                                                 .arg(it.value())));
 }
 
 void tst_Host::leaderTakeoverOnStop()
