@@ -217,6 +217,16 @@ void LeaseKeeper::resign(const QString &key, std::function<void()> done)
     });
 }
 
+void LeaseKeeper::releaseLater(const Lease &lease)
+{
+    QMetaObject::invokeMethod(this, [this, lease] {
+        QString error;
+        if (!m_lockManager->release(lease, &error))
+            qCWarning(lcLease, "cannot release lease %s: %s", qPrintable(lease.name),
+                      qPrintable(error));
+    });
+}
+
 void LeaseKeeper::tryCandidates(const QString &onlyLock)
 {
     bool waiting = false;

@@ -72,6 +72,8 @@ public:
         the keeper thread.
     */
     void resign(const QString &key, std::function<void()> done);
+    //! Releases \a lease from the keeper's thread (the caller does not wait for it).
+    void releaseLater(const Lease &lease);
 
     //! Stops the timers and the watchdog. Call from the owner before the thread quits.
     void shutdown();

@@ -323,14 +323,23 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         else if (hasNext)
             holdUntil = nextDeadline;
     }
-    auto job = [this, rt, record, stopSource, scheduled, mode, lock, holdUntil,
-                holdAfterRun]() mutable {
+    Lease held; // the lease this node kept since its last tick: this run continues with it
+    {
+        std::lock_guard<std::mutex> guard(runMutex);
+        held = heldLease;
+        heldLease = Lease();
+    }
+    auto job = [this, rt, record, stopSource, scheduled, mode, lock, holdUntil, holdAfterRun,
+                held]() mutable {
         const auto sentAt = SteadyClock::now();
         int trackId = 0;
         Lease lease;
         if (mode == LockMode::PerRun) {
-            const LockManager::Attempt attempt =
-                rt->lockManager->tryAcquire(lock, rt->nodeId, rt->leaseTtl);
+            LockManager::Attempt attempt;
+            if (held.isValid())
+                attempt = rt->lockManager->renew(held, rt->leaseTtl);
+            if (attempt.status != LockManager::Status::Acquired)
+                attempt = rt->lockManager->tryAcquire(lock, rt->nodeId, rt->leaseTtl);
             if (attempt.status != LockManager::Status::Acquired) {
                 record.startedAt = wallNow();
                 record.finishedAt = record.startedAt;
@@ -403,18 +412,26 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
 
         if (trackId != 0) {
             const Lease renewed = rt->keeper->untrack(trackId);
-            const Lease held = renewed.isValid() ? renewed : lease;
+            const Lease current = renewed.isValid() ? renewed : lease;
             const auto now = SteadyClock::now();
             const auto until = holdAfterRun.count() > 0 ? now + holdAfterRun : holdUntil;
             // Leave a margin before the next tick: a tenth of the period, 50 ms to 2 s.
             const auto margin = std::clamp<SteadyClock::duration>((until - scheduled) / 10,
                                                                   milliseconds(50), seconds(2));
             const auto hold = duration_cast<milliseconds>(until - margin - now);
+            // A run cut short by a stop (shutdown, disable, lost lease) releases at once.
             bool kept = false;
-            if (until != SteadyClock::time_point() && hold >= milliseconds(50))
-                kept = rt->lockManager->renew(held, hold).status == LockManager::Status::Acquired;
+            if (!token.isStopRequested() && until != SteadyClock::time_point() &&
+                hold >= milliseconds(50)) {
+                const LockManager::Attempt extended = rt->lockManager->renew(current, hold);
+                kept = extended.status == LockManager::Status::Acquired;
+                if (kept) {
+                    std::lock_guard<std::mutex> guard(runMutex);
+                    heldLease = extended.lease;
+                }
+            }
             QString error;
-            if (!kept && !rt->lockManager->release(held, &error))
+            if (!kept && !rt->lockManager->release(current, &error))
                 rt->log(QtWarningMsg, record.worker, record.runId,
                         QStringLiteral("cannot release lock %1: %2").arg(lock, error));
         }
@@ -472,6 +489,7 @@ void PeriodicWorkerPrivate::reevaluate()
     if (running)
         return; // takes effect when the run ends
     if (!enabled) {
+        releaseHeldLease(); // a disabled worker keeps no lease
         if (state != WorkerState::Disabled) {
             disarm();
             hasNext = false;

@@ -160,8 +160,21 @@ void WorkerPrivate::resignThen(std::function<void()> next)
         name, [worker, next = std::move(next)] { QMetaObject::invokeMethod(worker, next); });
 }
 
+void WorkerPrivate::releaseHeldLease()
+{
+    Lease held;
+    {
+        std::lock_guard<std::mutex> lock(runMutex);
+        held = heldLease;
+        heldLease = Lease();
+    }
+    if (held.isValid() && runtime && runtime->keeper)
+        runtime->keeper->releaseLater(held);
+}
+
 void WorkerPrivate::finishStop()
 {
+    releaseHeldLease(); // a graceful stop releases at once
     resignThen([this] {
         setState(WorkerState::Stopped);
         updateStatus([](WorkerStatus &s) { s.nextRunAt = QDateTime(); });

@@ -77,6 +77,7 @@ public:
     bool runAbandoned = false;
     StopSource runStop;
     RunRecord currentRun;
+    Lease heldLease; // a per-run lease kept between ticks (see PeriodicWorkerPrivate::dispatch)
 
     // Worker thread only.
     bool active = false; // started and not stopping
@@ -105,6 +106,8 @@ public:
     void standBy();
     void resignThen(std::function<void()> next);
     void finishStop();
+    //! Releases a per-run lease kept between ticks, if any (through the lease keeper).
+    void releaseHeldLease();
 
     //! Starts a run: marks it active and returns the stop token for it.
     StopSource beginRun(const RunRecord &record);
