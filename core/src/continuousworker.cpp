@@ -204,27 +204,16 @@ bool ContinuousWorkerPrivate::runNow(QString *error)
 
 void ContinuousWorkerPrivate::leadershipAcquired(const Lease &lease)
 {
-    if (!active || !isEffectivelyEnabled() || running) {
-        resignThen([] {});
+    if (!takeLeadership(lease, active && isEffectivelyEnabled() && !running))
         return;
-    }
-    isLeader = true;
-    leaseLost = false;
-    leaderLease = lease;
-    runtime->log(
-        QtInfoMsg, name, QString(),
-        QStringLiteral("leader of %1 (fencing token %2)").arg(lease.name).arg(lease.fencingToken));
     backoff = milliseconds(0);
     launch();
 }
 
 void ContinuousWorkerPrivate::leadershipLost()
 {
-    if (!isLeader)
+    if (!dropLeadership())
         return;
-    isLeader = false;
-    leaderLease = Lease();
-    runtime->log(QtWarningMsg, name, QString(), QStringLiteral("lost the leader lease"));
     restartTimer->stop();
     if (!running && active)
         standBy();

@@ -77,6 +77,39 @@ bool fromKeyword(const QString &text, MisfirePolicy *policy)
     return enumFromName(text, policy);
 }
 
+int severity(QtMsgType type)
+{
+    switch (type) {
+    case QtDebugMsg:
+        return 0;
+    case QtInfoMsg:
+        return 1;
+    case QtWarningMsg:
+        return 2;
+    case QtCriticalMsg:
+        return 3;
+    case QtFatalMsg:
+        return 4;
+    }
+    return 1;
+}
+
+QtMsgType messageTypeFromSeverity(int value)
+{
+    switch (value) {
+    case 0:
+        return QtDebugMsg;
+    case 2:
+        return QtWarningMsg;
+    case 3:
+        return QtCriticalMsg;
+    case 4:
+        return QtFatalMsg;
+    default:
+        return QtInfoMsg;
+    }
+}
+
 QString version()
 {
     return QStringLiteral(WARDEN_VERSION_STRING);

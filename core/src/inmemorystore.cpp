@@ -151,25 +151,6 @@ Result<std::optional<RunRecord>> InMemoryStore::lastScheduledRun(const QString &
     return std::optional<RunRecord>(*it);
 }
 
-namespace {
-int severity(QtMsgType type)
-{
-    switch (type) {
-    case QtDebugMsg:
-        return 0;
-    case QtInfoMsg:
-        return 1;
-    case QtWarningMsg:
-        return 2;
-    case QtCriticalMsg:
-        return 3;
-    case QtFatalMsg:
-        return 4;
-    }
-    return 0;
-}
-} // namespace
-
 Result<QList<StoredLogLine>> InMemoryStore::logLines(const LogQuery &query)
 {
     std::lock_guard<std::mutex> lock(d->mutex);

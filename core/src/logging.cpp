@@ -1,3 +1,5 @@
+#include "logging_p.h"
+
 #include <warden/logging.h>
 
 namespace Warden {
@@ -22,6 +24,28 @@ const QLoggingCategory &lcLease()
 const QLoggingCategory &lcStore()
 {
     return lcStoreCategory();
+}
+
+void writeMessage(const QLoggingCategory &category, QtMsgType level, const QString &who,
+                  const QString &message)
+{
+    const QByteArray name = who.toUtf8();
+    const QByteArray text = message.toUtf8();
+    switch (level) {
+    case QtDebugMsg:
+        qCDebug(category, "[%s] %s", name.constData(), text.constData());
+        break;
+    case QtInfoMsg:
+        qCInfo(category, "[%s] %s", name.constData(), text.constData());
+        break;
+    case QtWarningMsg:
+        qCWarning(category, "[%s] %s", name.constData(), text.constData());
+        break;
+    case QtCriticalMsg:
+    case QtFatalMsg:
+        qCCritical(category, "[%s] %s", name.constData(), text.constData());
+        break;
+    }
 }
 
 } // namespace Warden

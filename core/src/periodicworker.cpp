@@ -532,27 +532,14 @@ bool PeriodicWorkerPrivate::runNow(QString *error)
 
 void PeriodicWorkerPrivate::leadershipAcquired(const Lease &lease)
 {
-    if (!active || !isEffectivelyEnabled()) {
-        resignThen([] {});
-        return;
-    }
-    isLeader = true;
-    leaseLost = false;
-    leaderLease = lease;
-    runtime->log(
-        QtInfoMsg, name, QString(),
-        QStringLiteral("leader of %1 (fencing token %2)").arg(lease.name).arg(lease.fencingToken));
-    updateStatus([&](WorkerStatus &s) { s.lockName = lease.name; });
-    beginSchedule();
+    if (takeLeadership(lease, active && isEffectivelyEnabled()))
+        beginSchedule();
 }
 
 void PeriodicWorkerPrivate::leadershipLost()
 {
-    if (!isLeader)
+    if (!dropLeadership())
         return;
-    isLeader = false;
-    leaderLease = Lease();
-    runtime->log(QtWarningMsg, name, QString(), QStringLiteral("lost the leader lease"));
     disarm();
     hasNext = false;
     if (running)

@@ -1,3 +1,5 @@
+#include "logging_p.h"
+
 #include <warden/logging.h>
 #include <warden/runcontext.h>
 
@@ -35,23 +37,7 @@ void RunContext::log(QtMsgType level, const QString &message) const
         m_sink(*this, level, message);
         return;
     }
-    const QByteArray name = m_data.workerName.toUtf8();
-    const QByteArray text = message.toUtf8();
-    switch (level) {
-    case QtDebugMsg:
-        qCDebug(lcWorker, "[%s] %s", name.constData(), text.constData());
-        break;
-    case QtInfoMsg:
-        qCInfo(lcWorker, "[%s] %s", name.constData(), text.constData());
-        break;
-    case QtWarningMsg:
-        qCWarning(lcWorker, "[%s] %s", name.constData(), text.constData());
-        break;
-    case QtCriticalMsg:
-    case QtFatalMsg:
-        qCCritical(lcWorker, "[%s] %s", name.constData(), text.constData());
-        break;
-    }
+    writeMessage(lcWorker(), level, m_data.workerName, message);
 }
 
 } // namespace Warden

@@ -1,5 +1,7 @@
 #include "worker_p.h"
 
+#include "logging_p.h"
+
 #include <warden/logging.h>
 
 #include <QtCore/QRandomGenerator>
@@ -13,24 +15,8 @@ namespace Warden {
 void HostRuntime::log(QtMsgType level, const QString &worker, const QString &runId,
                       const QString &message) const
 {
-    const QByteArray who = worker.isEmpty() ? nodeId.toUtf8() : worker.toUtf8();
-    const QByteArray text = message.toUtf8();
     const QLoggingCategory &category = worker.isEmpty() ? lcHost() : lcWorker();
-    switch (level) {
-    case QtDebugMsg:
-        qCDebug(category, "[%s] %s", who.constData(), text.constData());
-        break;
-    case QtInfoMsg:
-        qCInfo(category, "[%s] %s", who.constData(), text.constData());
-        break;
-    case QtWarningMsg:
-        qCWarning(category, "[%s] %s", who.constData(), text.constData());
-        break;
-    case QtCriticalMsg:
-    case QtFatalMsg:
-        qCCritical(category, "[%s] %s", who.constData(), text.constData());
-        break;
-    }
+    writeMessage(category, level, worker.isEmpty() ? nodeId : worker, message);
     if (!store || (level == QtDebugMsg && !category.isDebugEnabled()))
         return;
     LogLine line;
@@ -145,6 +131,32 @@ void WorkerPrivate::standBy()
             }
             QMetaObject::invokeMethod(worker, [this] { leadershipLost(); });
         });
+}
+
+bool WorkerPrivate::takeLeadership(const Lease &lease, bool mayRun)
+{
+    if (!mayRun) {
+        resignThen([] {});
+        return false;
+    }
+    isLeader = true;
+    leaseLost = false;
+    leaderLease = lease;
+    runtime->log(
+        QtInfoMsg, name, QString(),
+        QStringLiteral("leader of %1 (fencing token %2)").arg(lease.name).arg(lease.fencingToken));
+    updateStatus([&](WorkerStatus &s) { s.lockName = lease.name; });
+    return true;
+}
+
+bool WorkerPrivate::dropLeadership()
+{
+    if (!isLeader)
+        return false;
+    isLeader = false;
+    leaderLease = Lease();
+    runtime->log(QtWarningMsg, name, QString(), QStringLiteral("lost the leader lease"));
+    return true;
 }
 
 void WorkerPrivate::resignThen(std::function<void()> next)

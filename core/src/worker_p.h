@@ -122,6 +122,14 @@ public:
     //! The run's log lines go to the host (category and store).
     RunContext::LogSink logSink() const;
 
+    /*!
+        Takes the leader lease when the worker may run (\a mayRun); otherwise resigns it.
+        Returns whether the worker is now the leader.
+    */
+    bool takeLeadership(const Lease &lease, bool mayRun);
+    //! Gives the lost leader lease up; returns false when the worker was not the leader.
+    bool dropLeadership();
+
     // Leadership callbacks, implemented by the kinds.
     virtual void leadershipAcquired(const Lease &lease) = 0;
     virtual void leadershipLost() = 0;

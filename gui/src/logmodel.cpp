@@ -167,19 +167,7 @@ void LogModel::trim()
 
 int LogFilterProxy::severity(QtMsgType level)
 {
-    switch (level) {
-    case QtDebugMsg:
-        return 0;
-    case QtInfoMsg:
-        return 1;
-    case QtWarningMsg:
-        return 2;
-    case QtCriticalMsg:
-        return 3;
-    case QtFatalMsg:
-        return 4;
-    }
-    return 0;
+    return Warden::severity(level);
 }
 
 void LogFilterProxy::setNode(const QString &node)

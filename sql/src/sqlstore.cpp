@@ -39,39 +39,6 @@ enum StatementKey {
     AuditTrailKey,
 };
 
-int severity(QtMsgType type)
-{
-    switch (type) {
-    case QtDebugMsg:
-        return 0;
-    case QtInfoMsg:
-        return 1;
-    case QtWarningMsg:
-        return 2;
-    case QtCriticalMsg:
-        return 3;
-    case QtFatalMsg:
-        return 4;
-    }
-    return 1;
-}
-
-QtMsgType levelFromSeverity(int value)
-{
-    switch (value) {
-    case 0:
-        return QtDebugMsg;
-    case 2:
-        return QtWarningMsg;
-    case 3:
-        return QtCriticalMsg;
-    case 4:
-        return QtFatalMsg;
-    default:
-        return QtInfoMsg;
-    }
-}
-
 using StatusKey = QPair<QString, QString>; // (worker, node)
 
 struct Batch
@@ -902,7 +869,7 @@ Result<QList<StoredLogLine>> SqlStore::logLines(const LogQuery &query)
         stored.line.node = q.value(2).toString();
         stored.line.worker = q.value(3).toString();
         stored.line.runId = q.value(4).toString();
-        stored.line.level = levelFromSeverity(q.value(5).toInt());
+        stored.line.level = messageTypeFromSeverity(q.value(5).toInt());
         stored.line.category = q.value(6).toString();
         stored.line.message = q.value(7).toString();
         out.prepend(stored);

@@ -79,6 +79,14 @@ WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, RunOutcome *outcome);
 WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, LockMode *mode);
 WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, MisfirePolicy *policy);
 
+/*!
+    The order of log levels, which QtMsgType's own values do not give (QtInfoMsg comes last
+    there): debug 0, info 1, warning 2, critical 3, fatal 4. Stores keep log levels as these.
+*/
+WARDEN_CORE_EXPORT int severity(QtMsgType type);
+//! The inverse of severity(); values out of range give QtInfoMsg.
+WARDEN_CORE_EXPORT QtMsgType messageTypeFromSeverity(int severity);
+
 //! The version of the Warden library, as "major.minor.patch".
 WARDEN_CORE_EXPORT QString version();
 
