@@ -5,6 +5,7 @@
 #include <QtCore/QFileInfo>
 #include <QtCore/QLoggingCategory>
 #include <QtCore/QThread>
+#include <QtCore/QThreadStorage>
 
 #include <atomic>
 #include <thread>
@@ -29,8 +30,14 @@ struct ThreadRegistry
 
 ThreadRegistry &registry()
 {
-    thread_local ThreadRegistry instance;
-    return instance;
+    // QThreadStorage, not thread_local: a QThread's storage is destroyed inside the thread's
+    // own finish, before QThread::wait() returns. A thread_local is destroyed after that, so
+    // a waited-for thread could still be removing its connections while the process exits
+    // and tears down QtSql's connection list (a crash at shutdown, seen in the cluster test).
+    static QThreadStorage<ThreadRegistry *> storage;
+    if (!storage.hasLocalData())
+        storage.setLocalData(new ThreadRegistry);
+    return *storage.localData();
 }
 
 } // namespace

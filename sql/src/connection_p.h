@@ -40,9 +40,9 @@ struct SqlConfig
 /*!
     \internal
     The calling thread's connection to one database, with its prepared statements. Sessions
-    live in a thread_local registry: the connection is opened on first use in a thread and
-    closed and removed when that thread finishes (or on drop()). A connection that fails is
-    closed on PostgreSQL and re-opened on a later call, no sooner than its back-off allows.
+    live in a per-thread registry (QThreadStorage): the connection is opened on first use in a
+   thread and closed and removed when that thread finishes (or on drop()). A connection that fails
+   is closed on PostgreSQL and re-opened on a later call, no sooner than its back-off allows.
 */
 class SqlSession final
 {
