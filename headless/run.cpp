@@ -7,6 +7,7 @@
 
 #include <warden/host.h>
 #include <warden/schedule.h>
+#include <warden/sql/databaseurl.h>
 #include <warden/sql/service.h>
 #include <warden/sql/sqlworkertype.h>
 
@@ -118,6 +119,13 @@ int Runner::start(const Config &config)
         qCInfo(lcService, "stopped");
         QCoreApplication::exit(m_exitCode);
     });
+    // A bad --database is a usage error; anything the service then refuses in the config (a
+    // worker that cannot be built, say) is a config error, with or without --database.
+    if (!m_databaseOverride.isEmpty()) {
+        const auto url = DatabaseUrl::parse(m_databaseOverride);
+        if (!url.isOk())
+            return fail(ExitUsage, QStringLiteral("--database: %1").arg(url.errorString()));
+    }
     QString error;
     Service::ErrorKind kind = Service::ErrorKind::None;
     if (!m_service.start(config, m_databaseOverride, &error, &kind)) {
@@ -125,7 +133,7 @@ int Runner::start(const Config &config)
         case Service::ErrorKind::Database:
             return fail(ExitUnavailable, error);
         case Service::ErrorKind::Config:
-            return fail(m_databaseOverride.isEmpty() ? ExitConfig : ExitUsage, error);
+            return fail(ExitConfig, error);
         default:
             return fail(ExitFailure, error);
         }

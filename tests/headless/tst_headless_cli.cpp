@@ -34,6 +34,7 @@ private slots:
     void releaseAsksAndNamesTheHolder();
     void serviceInstallVerifyUninstall_data();
     void serviceInstallVerifyUninstall();
+    void runWithBadDatabaseOptionIsUsage();
 
 private:
     QTemporaryDir m_dir;
@@ -656,6 +657,17 @@ void tst_HeadlessCli::serviceInstallVerifyUninstall()
     QCOMPARE(run(arguments).exitCode, 1); // not installed any more
     if (analyze.isEmpty())
         QSKIP("systemd-analyze is missing: the unit was installed and removed, not verified");
+}
+
+void tst_HeadlessCli::runWithBadDatabaseOptionIsUsage()
+{
+    // A good config with a bad --database: the option is wrong (64), not the config (78).
+    const QString path = m_dir.filePath(QStringLiteral("good-for-override.toml"));
+    writeFile(path, "[workers.p]\ntype = \"command\"\nevery = \"1m\"\ncommand = [\"true\"]\n");
+    const Output bogus = run({QStringLiteral("run"), QStringLiteral("--config"), path,
+                              QStringLiteral("--database"), QStringLiteral("bogus://x")});
+    QCOMPARE(bogus.exitCode, 64);
+    QVERIFY2(bogus.err.contains("--database"), bogus.err.constData());
 }
 
 QTEST_GUILESS_MAIN(tst_HeadlessCli)
