@@ -100,6 +100,7 @@ private slots:
     void perRunSelfFencesWhenRenewalFails();
     void blockingRunDelaysNoOtherTick();
     void logLinesReachStore();
+    void manyWorkersKeepRunning();
     void firstRunNowRequestCounts();
     void catchUpRunsMissedFireTimeOnce_data();
     void catchUpRunsMissedFireTimeOnce();
@@ -883,6 +884,27 @@ void tst_Host::logLinesReachStore()
     QCOMPARE(lines.value().at(0).line.message, QStringLiteral("marked 3 users passive"));
     QCOMPARE(lines.value().at(0).line.runId, log.of(QStringLiteral("chatty")).first().runId);
     QCOMPARE(lines.value().at(1).line.level, QtWarningMsg);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::manyWorkersKeepRunning()
+{
+    // Hundreds of workers whose ticks interleave: every one keeps running. (The run executor
+    // once lost a wake-up here and stopped running anything after the first burst.)
+    constexpr int kWorkers = 400;
+    auto host = makeHost(QStringLiteral("n1"));
+    std::vector<std::atomic<int>> runs(kWorkers);
+    for (int i = 0; i < kWorkers; ++i) {
+        auto *worker = PeriodicWorker::create(QStringLiteral("w%1").arg(i),
+                                              [&runs, i](RunContext &) { ++runs[size_t(i)]; });
+        worker->setInterval(50ms);
+        worker->setInitialDelay(milliseconds(i % 50));
+        QVERIFY(host->addWorker(worker));
+    }
+    host->start();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        std::all_of(runs.cbegin(), runs.cend(), [](const std::atomic<int> &n) { return n >= 10; }),
+        15000);
     QVERIFY(stopHost(*host));
 }
 
