@@ -17,8 +17,6 @@ namespace {
 // A calendar schedule's timer is re-armed at least this often, so that a changed wall clock
 // or a suspended machine cannot make it sleep past its time for long.
 constexpr milliseconds kMaximumCalendarWait(60000);
-// A tick this close to its deadline sleeps the rest precisely instead of re-arming.
-constexpr microseconds kPreciseWindow(2000);
 // How many missed calendar times a misfire scan walks at most.
 constexpr int kMaximumMisfireScan(100000);
 
@@ -183,7 +181,7 @@ void PeriodicWorkerPrivate::onTick()
         nextDeadline = SteadyClock::now() + milliseconds(left);
     }
     const auto now = SteadyClock::now();
-    if (nextDeadline - now > kPreciseWindow) {
+    if (nextDeadline - now > TickScheduler::kPreciseWindow) {
         arm();
         return;
     }

@@ -10,19 +10,6 @@ namespace Warden {
 
 using namespace std::chrono;
 
-void CompletionInbox::post(std::function<void()> callback)
-{
-    std::lock_guard<std::mutex> lock(m_mutex);
-    if (!m_target)
-        return; // the thread is gone (a run abandoned at shutdown)
-    const bool wasEmpty = m_items.empty();
-    m_items.push_back(std::move(callback));
-    if (wasEmpty) {
-        TickScheduler *target = m_target;
-        QMetaObject::invokeMethod(target, [target] { target->drainInbox(); });
-    }
-}
-
 void CompletionInbox::postAll(std::vector<std::function<void()>> callbacks)
 {
     std::lock_guard<std::mutex> lock(m_mutex);

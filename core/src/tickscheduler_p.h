@@ -26,7 +26,6 @@ class TickScheduler;
 class CompletionInbox
 {
 public:
-    void post(std::function<void()> callback);
     void postAll(std::vector<std::function<void()>> callbacks);
 
 private:
@@ -66,7 +65,6 @@ public:
     void arm(Key key, Clock::time_point deadline, std::chrono::microseconds tolerance,
              std::function<void()> callback);
     void cancel(Key key);
-    bool isArmed(Key key) const { return m_current.contains(key); }
 
     const std::shared_ptr<CompletionInbox> &inbox() const { return m_inbox; }
 
