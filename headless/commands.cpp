@@ -294,7 +294,8 @@ QString formatWithOffset(const QDateTime &t, const QTimeZone &zone)
 
 int checkConfig(const CommandLine &cl)
 {
-    const QString path = configPath(cl);
+    // `warden check-config FILE` and `warden check-config --config FILE` are the same.
+    const QString path = cl.operands.isEmpty() ? configPath(cl) : cl.operands.constFirst();
     QList<ConfigError> errors;
     const auto config = Config::load(path, allWorkerTypes(), &errors);
     if (cl.isJson()) {
@@ -843,9 +844,9 @@ int adminCommand(const CommandLine &cl)
 {
     const QString &c = cl.command;
     if (c == QLatin1String("check-config")) {
-        if (!cl.operands.isEmpty())
-            return fail(ExitUsage,
-                        QStringLiteral("check-config takes no arguments; use --config FILE"));
+        if (cl.operands.size() > 1 || (!cl.operands.isEmpty() && cl.has(QStringLiteral("config"))))
+            return fail(ExitUsage, QStringLiteral("check-config checks one config: give FILE or "
+                                                  "--config FILE, not both"));
         return checkConfig(cl);
     }
     if (c == QLatin1String("schedule"))

@@ -41,7 +41,8 @@ Runs background workers from a TOML config, and administers a Warden cluster.
 Commands:
   run                          run the config's workers in the foreground (systemd Type=notify;
                                SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config)
-  check-config                 validate the config and list its workers; starts nothing
+  check-config [FILE]          validate the config (FILE or --config) and list its workers;
+                               starts nothing
   status                       nodes, workers by state, locks held
   workers                      every worker on every node
   locks                        every lock: holder, fencing token, expiry

@@ -282,6 +282,14 @@ void tst_HeadlessCli::goodConfig()
     const Output text = run({QStringLiteral("check-config"), QStringLiteral("--config"), m_config});
     QCOMPARE(text.exitCode, 0);
     QVERIFY(text.out.contains("valid, 3 worker(s)"));
+    // The file may also be given as the operand; not both, and not two.
+    const Output operand = run({QStringLiteral("check-config"), m_config});
+    QCOMPARE(operand.exitCode, 0);
+    QCOMPARE(operand.out, text.out);
+    QCOMPARE(run({QStringLiteral("check-config"), m_config, QStringLiteral("--config"), m_config})
+                 .exitCode,
+             64);
+    QCOMPARE(run({QStringLiteral("check-config"), m_config, m_config}).exitCode, 64);
     const Output json = run({QStringLiteral("check-config"), QStringLiteral("--config"), m_config,
                              QStringLiteral("--json")});
     QCOMPARE(json.exitCode, 0);
