@@ -2,12 +2,34 @@
 // output, the stop token and a pidfd, all in the run's own thread.
 //
 // Why not QProcess: the run thread has no event loop, and a prompt reaction to the stop token
-// needs a file descriptor to poll beside the pipes. Why a process group: SIGTERM and SIGKILL
-// reach what the command started too (a shell's children). Why PR_SET_PDEATHSIG: a command
-// must never outlive the warden process that started it, even when that process is killed
-// with SIGKILL, or it could go on writing after its lease passed to another node. The death
-// signal fires when the *thread* that forked exits; the forking thread here is the run thread,
-// and it does not return before the child has been reaped, so it outlives the child.
+// needs a file descriptor to poll beside the pipes.
+//
+// A command must never outlive the warden process that started it, even when that process is
+// killed with SIGKILL, or what it started could go on writing after its lease passed to another
+// node. PR_SET_PDEATHSIG alone covers only a direct child (and fires when the *thread* that
+// forked exits). So every command runs under a keeper, a small process forked from the run
+// thread that does not exec:
+//
+//   warden (run thread) ──fork──► keeper ──fork──► command (leader of its own process group)
+//                        ◄─socket─►                   └── whatever the command starts
+//
+// - The keeper holds one end of a socket pair; warden holds the other. When warden dies, for
+//   any reason, the kernel closes warden's end and the keeper reads end-of-file: it kills the
+//   command's process group and every other descendant, then exits. Nothing else holds that
+//   end: other keepers close every inherited descriptor at once, commands close it on exec.
+// - The keeper is a child subreaper (PR_SET_CHILD_SUBREAPER): a descendant that leaves the
+//   process group (setsid, a double-forked daemon) is still re-parented to the keeper when its
+//   parent exits, so the keeper finds it in /proc and kills it too.
+// - The command has PR_SET_PDEATHSIG = SIGKILL towards the keeper, a single-threaded process:
+//   should the keeper itself be killed, the command dies with it.
+// - On stop or timeout warden asks the keeper to send SIGTERM, then SIGKILL, to the command's
+//   process group. The keeper signals the group only while it has not reaped the command, so
+//   the process group id cannot have been reused.
+// - When the command exits, the keeper kills what it left behind (its process group and any
+//   other descendant): nothing of a run survives the run. Then it reports the exit status.
+//
+// The keeper and the command run between fork() and exec() of a multithreaded process: they
+// make async-signal-safe system calls only (no malloc, no locks, no Qt).
 #include "commandprocess_p.h"
 
 #include <QtCore/qsystemdetection.h>
@@ -26,6 +48,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +56,7 @@
 
 #if defined(Q_OS_LINUX)
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #endif
 
 namespace Warden {
@@ -149,6 +173,315 @@ struct ExecFailure
     int error = 0;
 };
 
+//! What the keeper tells warden over the socket.
+struct KeeperReport
+{
+    enum Kind : int { Started = 1, ForkFailed = 2, Finished = 3 };
+    int kind = 0;
+    int value = 0; // Started: the command's pid; ForkFailed: errno; Finished: wait status
+};
+
+//! What warden asks of the keeper: one byte.
+constexpr char TerminateRequest = 'T';
+constexpr char KillRequest = 'K';
+
+//! Everything the keeper and the command need, prepared before fork().
+struct ChildSetup
+{
+    const char *program = nullptr;
+    char *const *argv = nullptr;
+    char *const *envp = nullptr;
+    const char *directory = nullptr;
+    int devNull = -1;
+    int outWrite = -1;
+    int errWrite = -1;
+    int failWrite = -1;
+    int keeperSocket = -1; // the keeper's end
+};
+
+bool writeAll(int fd, const void *data, size_t size)
+{
+    const char *p = static_cast<const char *>(data);
+    while (size > 0) {
+        const ssize_t n = ::write(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        size -= size_t(n);
+    }
+    return true;
+}
+
+bool readAll(int fd, void *data, size_t size)
+{
+    char *p = static_cast<char *>(data);
+    while (size > 0) {
+        const ssize_t n = ::read(fd, p, size);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        p += n;
+        size -= size_t(n);
+    }
+    return true;
+}
+
+[[noreturn]] void execCommand(const ChildSetup &setup, pid_t keeper)
+{
+    // The command: async-signal-safe calls only.
+    ::setpgid(0, 0);
+#if defined(Q_OS_LINUX)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != keeper) // the keeper died before the death signal was set
+        ::_exit(127);
+#else
+    Q_UNUSED(keeper)
+#endif
+    for (int s = 1; s < NSIG; ++s) {
+        if (s != SIGKILL && s != SIGSTOP)
+            ::signal(s, SIG_DFL);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::dup2(setup.devNull, 0);
+    ::dup2(setup.outWrite, 1);
+    ::dup2(setup.errWrite, 2);
+    ExecFailure failure;
+    if (::chdir(setup.directory) != 0) {
+        failure = ExecFailure{1, errno};
+    } else {
+        ::execve(setup.program, setup.argv, setup.envp);
+        failure = ExecFailure{2, errno};
+    }
+    writeAll(setup.failWrite, &failure, sizeof failure);
+    ::_exit(127);
+}
+
+pid_t forkInChild()
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return ::_Fork(); // no atfork handlers: async-signal-safe
+#else
+    return ::fork();
+#endif
+}
+
+//! Closes every descriptor from \a first on, except \a keep.
+void closeFrom(int first, int keep)
+{
+    auto closeRange = [](unsigned from, unsigned to) {
+        if (from > to)
+            return;
+#if defined(SYS_close_range)
+        if (::syscall(SYS_close_range, from, to, 0) == 0)
+            return;
+#endif
+        for (unsigned fd = from; fd <= to && fd < 65536; ++fd)
+            ::close(int(fd));
+    };
+    if (keep >= first) {
+        closeRange(unsigned(first), unsigned(keep) - 1);
+        closeRange(unsigned(keep) + 1, ~0U);
+    } else {
+        closeRange(unsigned(first), ~0U);
+    }
+}
+
+#if defined(Q_OS_LINUX)
+/*!
+    Sends SIGKILL to every process whose parent is the calling process, found in /proc (the
+    kernel here may lack /proc/PID/task/TID/children). Returns how many it found.
+*/
+int killChildren()
+{
+    const pid_t self = ::getpid();
+    const int dir = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return -1;
+    int found = 0;
+    alignas(8) char entries[4096];
+    for (;;) {
+        const long got = ::syscall(SYS_getdents64, dir, entries, sizeof entries);
+        if (got <= 0)
+            break;
+        for (long at = 0; at < got;) {
+            // struct linux_dirent64: u64 inode, s64 offset, u16 record length, u8 type, name
+            unsigned short length = 0;
+            std::memcpy(&length, entries + at + 16, sizeof length);
+            const char *name = entries + at + 19;
+            at += length;
+            pid_t pid = 0;
+            const char *c = name;
+            for (; *c >= '0' && *c <= '9'; ++c)
+                pid = pid * 10 + (*c - '0');
+            if (*c != '\0' || pid <= 0 || pid == self)
+                continue;
+            char path[48] = "/proc/";
+            size_t n = 6;
+            for (const char *d = name; *d && n < sizeof path - 6; ++d)
+                path[n++] = *d;
+            std::memcpy(path + n, "/stat", 6);
+            const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0)
+                continue;
+            char stat[512];
+            const ssize_t size = ::read(fd, stat, sizeof stat - 1);
+            ::close(fd);
+            if (size <= 0)
+                continue;
+            stat[size] = '\0';
+            // "pid (comm) S ppid ...": the name may hold anything, so look for the last ')'.
+            const char *close = nullptr;
+            for (const char *d = stat; *d; ++d) {
+                if (*d == ')')
+                    close = d;
+            }
+            if (!close || close[1] != ' ' || !close[2] || close[3] != ' ')
+                continue;
+            pid_t parent = 0;
+            for (const char *d = close + 4; *d >= '0' && *d <= '9'; ++d)
+                parent = parent * 10 + (*d - '0');
+            if (parent == self) {
+                ::kill(pid, SIGKILL);
+                ++found;
+            }
+        }
+    }
+    ::close(dir);
+    return found;
+}
+#endif
+
+/*!
+    Kills and reaps every remaining descendant of the calling process (a subreaper): what is
+    killed re-parents its own children to us, so repeat until there is no child left.
+*/
+void killDescendants()
+{
+    for (int idle = 0; idle < 200;) {
+        siginfo_t info = {};
+        if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 && errno == ECHILD)
+            return;
+#if defined(Q_OS_LINUX)
+        const int found = killChildren();
+#else
+        const int found = 0;
+#endif
+        int status = 0;
+        const pid_t reaped = ::waitpid(-1, &status, found > 0 ? 0 : WNOHANG);
+        if (reaped > 0) {
+            idle = 0;
+        } else {
+            ++idle; // a child we cannot see yet (or at all): look again shortly
+            const timespec pause = {0, 5 * 1000 * 1000};
+            ::nanosleep(&pause, nullptr);
+        }
+    }
+}
+
+/*!
+    The keeper (see the top of this file). Async-signal-safe calls only: it runs in a child of
+    a multithreaded process and never execs.
+*/
+[[noreturn]] void runKeeper(const ChildSetup &setup)
+{
+    ::setpgid(0, 0); // out of warden's process group: a Ctrl-C in the terminal is warden's
+    struct sigaction ignore = {};
+    ignore.sa_handler = SIG_IGN;
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2})
+        ::sigaction(s, &ignore, nullptr);
+    struct sigaction byDefault = {};
+    byDefault.sa_handler = SIG_DFL;
+    ::sigaction(SIGCHLD, &byDefault, nullptr);
+    sigset_t childSignal;
+    sigemptyset(&childSignal);
+    sigaddset(&childSignal, SIGCHLD);
+    ::sigprocmask(SIG_SETMASK, &childSignal, nullptr);
+#if defined(Q_OS_LINUX)
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+#endif
+    const int control = setup.keeperSocket;
+    const pid_t self = ::getpid();
+
+    const pid_t command = forkInChild();
+    if (command == 0)
+        execCommand(setup, self);
+    if (command > 0)
+        ::setpgid(command, command); // also here: the group exists before it is signalled
+    // The keeper keeps its socket only: the pipes and anything else inherited from warden go
+    // (another keeper must not hold this one's socket, nor a command warden's output pipes).
+    for (int fd = 0; fd < 3; ++fd)
+        ::dup2(setup.devNull, fd);
+    closeFrom(3, control);
+    // SIGCHLD is blocked, so one that came before this point is still pending and reported.
+    int events = -1;
+#if defined(Q_OS_LINUX)
+    events = ::signalfd(-1, &childSignal, SFD_CLOEXEC | SFD_NONBLOCK);
+#endif
+    if (command < 0) {
+        const KeeperReport report{KeeperReport::ForkFailed, errno};
+        writeAll(control, &report, sizeof report);
+        ::_exit(1);
+    }
+    const KeeperReport started{KeeperReport::Started, int(command)};
+    writeAll(control, &started, sizeof started);
+
+    bool orphaned = false;
+    int status = 0;
+    for (;;) {
+        // Reap re-parented orphans; peek at the command without reaping it, so that its pid,
+        // the process group id, cannot be reused while the group may still be signalled.
+        bool commandExited = false;
+        for (;;) {
+            siginfo_t info = {};
+            if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
+                break;
+            if (info.si_pid == command) {
+                commandExited = true;
+                break;
+            }
+            ::waitpid(info.si_pid, nullptr, 0);
+        }
+        if (commandExited)
+            break;
+        pollfd fds[2] = {{control, POLLIN, 0}, {events, POLLIN, 0}};
+        const int ready = ::poll(fds, events >= 0 ? 2 : 1, events >= 0 ? -1 : 100);
+        if (ready < 0 && errno != EINTR) {
+            orphaned = true;
+            break;
+        }
+        if (events >= 0 && fds[1].revents) {
+            char drain[sizeof(long) * 16 * 8];
+            while (::read(events, drain, sizeof drain) > 0) {
+            }
+        }
+        if (fds[0].revents) {
+            char request = 0;
+            const ssize_t got = ::read(control, &request, 1);
+            if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
+                orphaned = true; // warden is gone, or finished with this run
+                break;
+            }
+            if (got == 1 && request == TerminateRequest)
+                ::kill(-command, SIGTERM);
+            else if (got == 1 && request == KillRequest)
+                ::kill(-command, SIGKILL);
+        }
+    }
+    ::kill(-command, SIGKILL);
+    ::waitpid(command, &status, 0);
+    killDescendants();
+    if (!orphaned) {
+        const KeeperReport finished{KeeperReport::Finished, status};
+        writeAll(control, &finished, sizeof finished);
+    }
+    ::_exit(0);
+}
+
 QString signalName(int signal)
 {
     switch (signal) {
@@ -240,54 +573,57 @@ void runCommand(const CommandSpec &spec, RunContext &context)
         return;
     }
 
-    const pid_t parent = ::getpid();
-    const pid_t pid = ::fork();
-    if (pid < 0) {
+    int sockets[2] = {-1, -1};
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) != 0) {
+        context.fail(QStringLiteral("cannot start %1: %2")
+                         .arg(program, QString::fromLocal8Bit(std::strerror(errno))));
+        return;
+    }
+    FileDescriptor control(sockets[0]);
+    FileDescriptor keeperSocket(sockets[1]);
+
+    ChildSetup setup;
+    setup.program = programPath.constData();
+    setup.argv = argv.data();
+    setup.envp = envp.data();
+    setup.directory = directory.constData();
+    setup.devNull = devNull.get();
+    setup.outWrite = outWrite.get();
+    setup.errWrite = errWrite.get();
+    setup.failWrite = failWrite.get();
+    setup.keeperSocket = keeperSocket.get();
+
+    const pid_t keeper = ::fork();
+    if (keeper < 0) {
         context.fail(QStringLiteral("cannot start %1: fork: %2")
                          .arg(program, QString::fromLocal8Bit(std::strerror(errno))));
         return;
     }
-    if (pid == 0) {
-        // The child. Async-signal-safe calls only.
-        ::setpgid(0, 0);
-#if defined(Q_OS_LINUX)
-        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent) // the parent died before the death signal was set
-            ::_exit(127);
-#else
-        Q_UNUSED(parent)
-#endif
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        for (int s : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD, SIGUSR1, SIGUSR2})
-            ::signal(s, SIG_DFL);
-        ::dup2(devNull.get(), 0);
-        ::dup2(outWrite.get(), 1);
-        ::dup2(errWrite.get(), 2);
-        ExecFailure failure;
-        if (::chdir(directory.constData()) != 0) {
-            failure = ExecFailure{1, errno};
-        } else {
-            ::execve(programPath.constData(), argv.data(), envp.data());
-            failure = ExecFailure{2, errno};
-        }
-        [[maybe_unused]] const ssize_t written = ::write(failWrite.get(), &failure, sizeof failure);
-        ::_exit(127);
-    }
-    ::setpgid(pid, pid); // also here, so that no signal to the group can come too early
+    if (keeper == 0)
+        runKeeper(setup);
     outWrite.reset();
     errWrite.reset();
     failWrite.reset();
+    keeperSocket.reset();
+
+    auto reapKeeper = [keeper] {
+        while (::waitpid(keeper, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    };
+    KeeperReport report;
+    if (!readAll(control.get(), &report, sizeof report) || report.kind != KeeperReport::Started) {
+        reapKeeper();
+        context.fail(QStringLiteral("cannot start %1: fork: %2")
+                         .arg(program, QString::fromLocal8Bit(std::strerror(
+                                           report.kind == KeeperReport::ForkFailed ? report.value
+                                                                                   : EAGAIN))));
+        return;
+    }
+    const pid_t pid = report.value;
 
     ExecFailure failure;
-    ssize_t got = 0;
-    do {
-        got = ::read(failRead.get(), &failure, sizeof failure);
-    } while (got < 0 && errno == EINTR);
-    if (got == ssize_t(sizeof failure)) {
-        int status = 0;
-        ::waitpid(pid, &status, 0);
+    if (readAll(failRead.get(), &failure, sizeof failure)) {
+        reapKeeper();
         const QString why = QString::fromLocal8Bit(std::strerror(failure.error));
         context.fail(
             failure.stage == 1
@@ -305,10 +641,14 @@ void runCommand(const CommandSpec &spec, RunContext &context)
         const char byte = 1;
         [[maybe_unused]] const ssize_t n = ::write(stopFd, &byte, 1);
     });
+    auto ask = [&control](char request) {
+        [[maybe_unused]] const ssize_t n = ::send(control.get(), &request, 1, MSG_NOSIGNAL);
+    };
 
+    // The keeper exits once the command and everything it started are gone.
     FileDescriptor pidFd;
 #if defined(SYS_pidfd_open)
-    pidFd.reset(int(::syscall(SYS_pidfd_open, pid, 0)));
+    pidFd.reset(int(::syscall(SYS_pidfd_open, keeper, 0)));
 #endif
 
     LineLogger out(context, QtInfoMsg);
@@ -318,7 +658,6 @@ void runCommand(const CommandSpec &spec, RunContext &context)
     bool terminating = false;
     bool killed = false;
     steady_clock::time_point killAt;
-    int status = 0;
     for (;;) {
         pollfd fds[4];
         int count = 0;
@@ -359,24 +698,28 @@ void runCommand(const CommandSpec &spec, RunContext &context)
                         QStringLiteral("stop requested (%1): sending SIGTERM to %2 (pid %3)")
                             .arg(toKeyword(context.stopToken().stopReason()), program)
                             .arg(pid));
-            ::kill(-pid, SIGTERM);
+            ask(TerminateRequest);
         }
         if (terminating && !killed && steady_clock::now() >= killAt) {
             killed = true;
             context.log(QtWarningMsg,
                         QStringLiteral("%1 did not exit within %2 of SIGTERM: sending SIGKILL")
                             .arg(program, IntervalSchedule::formatDuration(spec.killGrace)));
-            ::kill(-pid, SIGKILL);
+            ask(KillRequest);
         }
         if (pidIndex < 0 || fds[pidIndex].revents) {
-            const pid_t done = ::waitpid(pid, &status, WNOHANG);
-            if (done == pid || (done < 0 && errno == ECHILD))
+            int keeperStatus = 0;
+            const pid_t done = ::waitpid(keeper, &keeperStatus, WNOHANG);
+            if (done == keeper || (done < 0 && errno == ECHILD))
                 break;
         }
     }
     context.stopToken().removeCallback(callback);
-    // What the command left behind in its process group goes with it; then read the rest.
-    ::kill(-pid, SIGKILL);
+    // The keeper reported the command's status before it exited; the rest of the output waits
+    // in the pipes.
+    const bool reported =
+        readAll(control.get(), &report, sizeof report) && report.kind == KeeperReport::Finished;
+    const int status = report.value;
     if (outOpen)
         drain(outRead.get(), out);
     if (errOpen)
@@ -384,7 +727,11 @@ void runCommand(const CommandSpec &spec, RunContext &context)
     out.finish();
     err.finish();
 
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+    if (!reported)
+        context.fail(QStringLiteral("%1: its keeper process was killed; the command and what it "
+                                    "started were killed with it")
+                         .arg(program));
+    else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
         context.fail(
             QStringLiteral("%1 exited with code %2").arg(program).arg(WEXITSTATUS(status)));
     else if (WIFSIGNALED(status))

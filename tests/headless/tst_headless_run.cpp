@@ -30,7 +30,8 @@ private slots:
     void reload();
     void twoNodesOneSqliteFile();
     void commandTimeoutTerminatesThenKills();
-    void childDiesWithWarden();
+    void commandTreeDiesWithWarden();
+    void runLeavesNothingBehind();
     void commandEnvironment();
     void sqlWorker_data();
     void sqlWorker();
@@ -274,27 +275,72 @@ command = "trap '' TERM; sleep 30 & echo $! > stubborn.pid; echo ignoring; wait;
     QVERIFY(node.waitForExit(10000));
 }
 
-void tst_HeadlessRun::childDiesWithWarden()
+void tst_HeadlessRun::commandTreeDiesWithWarden()
 {
+    // A process tree: the shell, a background child in its process group, a grandchild of a
+    // nested shell, one that left for a session of its own, and a double-forked daemon whose
+    // parent exited (re-parented, in a session of its own).
     const QString config = writeConfig(QStringLiteral("orphan"), R"(
-[workers.child]
+[workers.tree]
 type = "command"
 continuous = true
 shell = true
-command = "echo $$ > child.pid; exec sleep 600"
+command = """
+echo $$ > shell.pid
+sleep 600 & echo $! > child.pid
+sh -c 'sleep 600 & echo $! > grandchild.pid; wait' &
+setsid sleep 600 & echo $! > session.pid
+(setsid sh -c 'sleep 600 & echo $! > daemon.pid; wait' &)
+wait
+"""
 )");
-    const QString pidFile = m_dir.filePath(QStringLiteral("child.pid"));
-    QFile::remove(pidFile);
+    const QStringList names = {QStringLiteral("shell"), QStringLiteral("child"),
+                               QStringLiteral("grandchild"), QStringLiteral("session"),
+                               QStringLiteral("daemon")};
+    for (const QString &name : names)
+        QFile::remove(m_dir.filePath(name + QStringLiteral(".pid")));
     Node node({QStringLiteral("--config"), config});
-    QTRY_VERIFY_WITH_TIMEOUT(!readFile(pidFile).trimmed().isEmpty(), 10000);
-    const qint64 child = readFile(pidFile).trimmed().toLongLong();
-    QVERIFY(processExists(child));
-    // It is warden's own child (PR_SET_PDEATHSIG applies to direct children).
-    const QByteArray stat = readFile(QStringLiteral("/proc/%1/stat").arg(child));
-    QCOMPARE(stat.mid(stat.lastIndexOf(')') + 2).split(' ').at(1).toLongLong(), node.pid());
+    QList<qint64> pids;
+    for (const QString &name : names) {
+        const QString file = m_dir.filePath(name + QStringLiteral(".pid"));
+        QTRY_VERIFY2_WITH_TIMEOUT(readFile(file).trimmed().toLongLong() > 0, qPrintable(name),
+                                  10000);
+        pids.append(readFile(file).trimmed().toLongLong());
+        QTRY_VERIFY2_WITH_TIMEOUT(processExists(pids.last()), qPrintable(name), 5000);
+    }
     node.signal(SIGKILL);
     QVERIFY(node.waitForExit(5000));
-    QTRY_VERIFY_WITH_TIMEOUT(!processExists(child), 5000);
+    for (qsizetype i = 0; i < pids.size(); ++i)
+        QTRY_VERIFY2_WITH_TIMEOUT(!processExists(pids.at(i)), qPrintable(names.at(i)), 5000);
+}
+
+void tst_HeadlessRun::runLeavesNothingBehind()
+{
+    // The command exits at once, leaving a process in a session of its own: the run's end
+    // takes it along, so that nothing of a run can write after its lease has gone.
+    const QString config = writeConfig(QStringLiteral("leftover"), R"(
+[workers.leaver]
+type = "command"
+every = "1h"
+lock = true
+shell = true
+command = "setsid sleep 600 & echo $! > leftover.pid"
+)");
+    const QString pidFile = m_dir.filePath(QStringLiteral("leftover.pid"));
+    QFile::remove(pidFile);
+    Node node({QStringLiteral("--config"), config});
+    QVERIFY2(node.waitForLog("running 1 workers"), node.log().constData());
+    auto db = openDatabase(dbUrl(QStringLiteral("leftover.db")));
+    QVERIFY(db);
+    QTRY_COMPARE_WITH_TIMEOUT(runs(*db, QStringLiteral("leaver")).size(), 1, 10000);
+    QCOMPARE(runs(*db, QStringLiteral("leaver")).first().outcome, Warden::RunOutcome::Succeeded);
+    const qint64 leftover = readFile(pidFile).trimmed().toLongLong();
+    QVERIFY(leftover > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(!processExists(leftover), 5000);
+    QVERIFY(node.process().state() == QProcess::Running);
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(10000));
+    QCOMPARE(node.process().exitCode(), 0);
 }
 
 void tst_HeadlessRun::commandEnvironment()
