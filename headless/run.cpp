@@ -89,6 +89,8 @@ private:
     SystemdNotifier m_notifier;
     std::unique_ptr<MetricsServer> m_metrics;
     QTimer m_watchdog;
+    milliseconds m_watchdogInterval{0};
+    bool m_watchdogMissed = false;
     bool m_stopping = false;
     int m_exitCode = ExitSuccess;
 };
@@ -142,7 +144,8 @@ int Runner::start(const Config &config)
     if (interval.count() > 0 && m_notifier.isEnabled()) {
         // Ping at half the interval, and only while the workers' threads and the store's
         // writer answer: a hung service is restarted by systemd.
-        m_watchdog.setInterval(duration_cast<milliseconds>(interval / 2));
+        m_watchdogInterval = duration_cast<milliseconds>(interval);
+        m_watchdog.setInterval(m_watchdogInterval / 2);
         connect(&m_watchdog, &QTimer::timeout, this, &Runner::pingWatchdog);
         m_service.probe();
         m_watchdog.start();
@@ -152,11 +155,23 @@ int Runner::start(const Config &config)
 
 void Runner::pingWatchdog()
 {
-    if (m_service.isResponsive())
+    // Each probe had half the watchdog interval to come back; a database call in progress
+    // may take up to the whole interval.
+    const QStringList unanswered = m_service.unansweredProbes(m_watchdogInterval);
+    if (unanswered.isEmpty()) {
         m_notifier.notify("WATCHDOG=1");
-    else
-        qCWarning(lcService, "watchdog: the worker threads or the store writer did not answer; "
-                             "not pinging");
+        if (m_watchdogMissed) {
+            m_watchdogMissed = false;
+            qCInfo(lcService, "watchdog: every thread answers again; pinging");
+        }
+    } else if (!m_watchdogMissed) {
+        m_watchdogMissed = true;
+        qCWarning(lcService,
+                  "watchdog: %s did not answer within %s; not pinging (systemd "
+                  "restarts the service if this lasts)",
+                  qPrintable(unanswered.join(QStringLiteral(" and "))),
+                  qPrintable(IntervalSchedule::formatDuration(m_watchdog.intervalAsDuration())));
+    }
     m_service.probe();
 }
 

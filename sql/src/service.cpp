@@ -37,8 +37,8 @@ struct Service::Private
     QHash<QThread *, QObject *> probes;
     std::shared_ptr<std::atomic<int>> probeAnswers = std::make_shared<std::atomic<int>>(0);
     int probesSent = 0;
-    mutable qint64 lastWritten = -1;
-    mutable steady_clock::time_point lastProgress = steady_clock::now();
+    qint64 settingsReadsAtProbe = -1;
+    bool probed = false;
 
     void trackThreadOf(Worker *worker)
     {
@@ -320,29 +320,40 @@ std::shared_ptr<LockManager> Service::lockManager() const
     return d->host ? d->host->lockManager() : nullptr;
 }
 
-bool Service::isResponsive() const
+QStringList Service::unansweredProbes(milliseconds maximumDatabaseCall) const
 {
+    QStringList unanswered;
+    if (!d->probed || !d->host)
+        return unanswered;
     if (d->probeAnswers->load() < d->probesSent)
-        return false;
-    if (!d->host)
-        return true;
-    const StoreStatistics stats = d->host->store()->statistics();
-    const auto now = steady_clock::now();
-    if (stats.queued == 0 || stats.written != d->lastWritten || !stats.isConnected) {
-        // Idle, progressing, or waiting for the database (a restart would not help).
-        d->lastWritten = stats.written;
-        d->lastProgress = now;
-        return true;
+        unanswered.append(QStringLiteral("the scheduler threads"));
+    if (auto store = std::dynamic_pointer_cast<SqlStore>(d->host->store())) {
+        if (!store->isWriterAnswering(maximumDatabaseCall))
+            unanswered.append(QStringLiteral("the store writer"));
+        if (d->settingsReadsAtProbe >= 0 && store->settingsReadCount() <= d->settingsReadsAtProbe &&
+            !store->isSettingsReadInProgress(maximumDatabaseCall))
+            unanswered.append(QStringLiteral("the control thread"));
     }
-    return now - d->lastProgress < seconds(30);
+    return unanswered;
 }
 
 void Service::probe()
 {
+    d->probed = true;
     d->probeAnswers->store(0);
     d->probesSent = int(d->probes.size());
     for (QObject *probe : std::as_const(d->probes)) {
         QMetaObject::invokeMethod(probe, [answers = d->probeAnswers] { ++*answers; });
+    }
+    d->settingsReadsAtProbe = -1;
+    if (!d->host || !d->host->isRunning())
+        return;
+    if (auto store = std::dynamic_pointer_cast<SqlStore>(d->host->store())) {
+        store->probeWriter();
+        // The host's control thread re-reads the settings when told they changed: a round trip
+        // through its event loop and the store.
+        d->settingsReadsAtProbe = store->settingsReadCount();
+        Q_EMIT store->workerSettingsChanged();
     }
 }
 

@@ -6,6 +6,7 @@
 #include <QtCore/QHash>
 #include <QtCore/QLoggingCategory>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -123,6 +124,14 @@ struct SqlStore::Private
     RetentionPolicy retention;
     SteadyClock::time_point nextRetention;
     std::thread writer;
+    // Watchdog probes (under mutex): the writer copies the request into the answer whenever
+    // it passes the top of its loop; busySince is set while it is inside the database.
+    qint64 probeRequested = 0;
+    qint64 probeAnswered = 0;
+    std::optional<SteadyClock::time_point> busySince;
+    std::atomic<qint64> settingsReads{0};
+    std::atomic<int> settingsReadsInProgress{0};
+    std::atomic<SteadyClock::rep> lastSettingsReadStart{0};
 
     SqlSession *session(QString *error) const { return SqlSession::current(*config, error); }
     bool pg() const { return config->isPostgres(); }
@@ -228,6 +237,36 @@ bool SqlStore::flush(milliseconds timeout)
                                [this] { return d->pending.isEmpty() && d->inFlight == 0; });
 }
 
+void SqlStore::probeWriter()
+{
+    {
+        std::lock_guard<std::mutex> lock(d->mutex);
+        ++d->probeRequested;
+    }
+    d->wake.notify_one();
+}
+
+bool SqlStore::isWriterAnswering(milliseconds maximumWriteTime) const
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    if (d->probeAnswered == d->probeRequested)
+        return true;
+    return d->busySince && SteadyClock::now() - *d->busySince < maximumWriteTime;
+}
+
+qint64 SqlStore::settingsReadCount() const
+{
+    return d->settingsReads.load();
+}
+
+bool SqlStore::isSettingsReadInProgress(milliseconds maximumTime) const
+{
+    if (d->settingsReadsInProgress.load() == 0)
+        return false;
+    const SteadyClock::time_point started(SteadyClock::duration(d->lastSettingsReadStart.load()));
+    return SteadyClock::now() - started < maximumTime;
+}
+
 StoreStatistics SqlStore::statistics() const
 {
     std::lock_guard<std::mutex> lock(d->mutex);
@@ -241,8 +280,10 @@ void SqlStore::Private::writerLoop()
     milliseconds backoff(0);
     std::unique_lock<std::mutex> lock(mutex);
     for (;;) {
-        wake.wait_until(lock, nextRetention,
-                        [this] { return quit || !pending.isEmpty() || flushRequested; });
+        wake.wait_until(lock, nextRetention, [this] {
+            return quit || !pending.isEmpty() || flushRequested || probeRequested != probeAnswered;
+        });
+        probeAnswered = probeRequested;
         if (!pending.isEmpty() && !quit && !flushRequested) {
             // Gather a little more into the same transaction.
             wake.wait_for(lock, config->options.writeDelay,
@@ -263,10 +304,13 @@ void SqlStore::Private::writerLoop()
             inFlight = batch.size();
             inFlightRuns = qint64(batch.runs.size());
             inFlightLogs = qint64(batch.logs.size());
+            busySince = SteadyClock::now();
             lock.unlock();
             QString error;
             const bool ok = writeOneByOne(batch, &error);
             lock.lock();
+            busySince.reset();
+            probeAnswered = probeRequested;
             if (ok) {
                 stats.written += inFlight;
                 stats.isConnected = true;
@@ -286,7 +330,13 @@ void SqlStore::Private::writerLoop()
                     break; // give up what could not be written at the end
                 backoff = backoff.count() == 0 ? milliseconds(100)
                                                : std::min(backoff * 2, milliseconds(2000));
-                wake.wait_for(lock, backoff, [this] { return quit; });
+                // Wait before retrying, answering probes meanwhile.
+                const auto retryAt = SteadyClock::now() + backoff;
+                while (!quit && SteadyClock::now() < retryAt) {
+                    wake.wait_until(lock, retryAt,
+                                    [this] { return quit || probeRequested != probeAnswered; });
+                    probeAnswered = probeRequested;
+                }
             }
             continue;
         }
@@ -296,11 +346,14 @@ void SqlStore::Private::writerLoop()
         if (SteadyClock::now() >= nextRetention) {
             const RetentionPolicy policy = retention;
             nextRetention = SteadyClock::now() + std::max(policy.interval, milliseconds(100));
+            busySince = SteadyClock::now();
             lock.unlock();
             const auto removed = enforceRetention(policy);
             if (!removed)
                 qCWarning(lcSql, "retention: %s", qPrintable(removed.errorString()));
             lock.lock();
+            busySince.reset();
+            probeAnswered = probeRequested;
         }
     }
     lock.unlock();
@@ -653,6 +706,14 @@ Result<qint64> SqlStore::Private::enforceRetention(const RetentionPolicy &policy
 Result<QList<WorkerSettings>> SqlStore::workerSettings()
 {
     using R = Result<QList<WorkerSettings>>;
+    d->lastSettingsReadStart = SteadyClock::now().time_since_epoch().count();
+    ++d->settingsReads;
+    ++d->settingsReadsInProgress;
+    struct Done
+    {
+        std::atomic<int> &count;
+        ~Done() { --count; }
+    } done{d->settingsReadsInProgress};
     QString error;
     SqlSession *s = d->session(&error);
     if (!s)

@@ -20,6 +20,65 @@
 
 using namespace WardenTest;
 
+namespace {
+
+//! A service manager's side of sd_notify: a datagram socket at a path.
+class NotifySocket
+{
+public:
+    explicit NotifySocket(const QString &path)
+    {
+        m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un address = {};
+        address.sun_family = AF_UNIX;
+        const QByteArray encoded = QFile::encodeName(path);
+        if (m_fd < 0 || size_t(encoded.size()) >= sizeof address.sun_path)
+            return;
+        std::memcpy(address.sun_path, encoded.constData(), size_t(encoded.size()));
+        m_bound = ::bind(m_fd, reinterpret_cast<sockaddr *>(&address), sizeof address) == 0;
+    }
+    ~NotifySocket()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd);
+    }
+    bool isBound() const { return m_bound; }
+    //! Reads messages until one contains \a wanted or \a timeoutMs pass.
+    bool receive(const QString &wanted, int timeoutMs)
+    {
+        QElapsedTimer timer;
+        timer.start();
+        while (timer.elapsed() < timeoutMs) {
+            pollfd p = {m_fd, POLLIN, 0};
+            if (::poll(&p, 1, 100) == 1) {
+                char buffer[4096];
+                const ssize_t got = ::recv(m_fd, buffer, sizeof buffer, 0);
+                if (got > 0) {
+                    const QString message = QString::fromUtf8(buffer, int(got));
+                    messages.append(message);
+                    if (message.contains(wanted))
+                        return true;
+                }
+            }
+        }
+        return false;
+    }
+    //! Drops what has arrived so far.
+    void discard()
+    {
+        char buffer[4096];
+        while (::recv(m_fd, buffer, sizeof buffer, MSG_DONTWAIT) > 0) {
+        }
+    }
+    QStringList messages;
+
+private:
+    int m_fd = -1;
+    bool m_bound = false;
+};
+
+} // namespace
+
 class tst_HeadlessRun : public QObject
 {
     Q_OBJECT
@@ -38,6 +97,7 @@ private slots:
     void pluginWorker();
     void metrics();
     void systemdNotifyAndJournal();
+    void watchdogStopsWhileStoreWriterHangs();
 
 private:
     QString writeConfig(const QString &name, const QByteArray &body,
@@ -650,35 +710,13 @@ command = ["sleep", "600"]
 
 void tst_HeadlessRun::systemdNotifyAndJournal()
 {
-    // A service manager's side of sd_notify: a datagram socket at a path.
-    const QString socketPath = m_dir.filePath(QStringLiteral("notify.sock"));
-    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    QVERIFY(fd >= 0);
-    sockaddr_un address = {};
-    address.sun_family = AF_UNIX;
-    const QByteArray encoded = QFile::encodeName(socketPath);
-    QVERIFY(size_t(encoded.size()) < sizeof address.sun_path);
-    std::memcpy(address.sun_path, encoded.constData(), size_t(encoded.size()));
-    QCOMPARE(::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
-    QStringList messages;
+    NotifySocket socket(m_dir.filePath(QStringLiteral("notify.sock")));
+    QVERIFY(socket.isBound());
+    QStringList &messages = socket.messages;
     auto receive = [&](const QString &wanted, int timeoutMs) {
-        QElapsedTimer timer;
-        timer.start();
-        while (timer.elapsed() < timeoutMs) {
-            pollfd p = {fd, POLLIN, 0};
-            if (::poll(&p, 1, 100) == 1) {
-                char buffer[4096];
-                const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
-                if (got > 0) {
-                    const QString message = QString::fromUtf8(buffer, int(got));
-                    messages.append(message);
-                    if (message.contains(wanted))
-                        return true;
-                }
-            }
-        }
-        return false;
+        return socket.receive(wanted, timeoutMs);
     };
+    const QString socketPath = m_dir.filePath(QStringLiteral("notify.sock"));
 
     const QString config = writeConfig(QStringLiteral("notify"), R"(
 [workers.hello]
@@ -706,11 +744,61 @@ command = ["echo", "hi"]
     node.signal(SIGTERM);
     QVERIFY(receive(QStringLiteral("STOPPING=1"), 5000));
     QVERIFY(node.waitForExit(10000));
-    ::close(fd);
     // Log lines carry journald priorities and no time stamps.
     QVERIFY2(node.log().contains("<6>warden.worker: [hello] hi\n"), node.log().constData());
     for (const QByteArray &line : node.log().trimmed().split('\n'))
         QVERIFY2(line.startsWith('<') && line.at(2) == '>', line.constData());
+}
+
+void tst_HeadlessRun::watchdogStopsWhileStoreWriterHangs()
+{
+    const QString socketPath = m_dir.filePath(QStringLiteral("watchdog.sock"));
+    NotifySocket socket(socketPath);
+    QVERIFY(socket.isBound());
+    // Every write waits up to 60 s for a busy database: a writer stuck that long is hung.
+    const QString path = m_dir.filePath(QStringLiteral("watchdog.toml"));
+    writeFile(path, R"([host]
+node_id = "watchdog"
+database = "sqlite:watchdog.db?busy_timeout=60000"
+shutdown_timeout = "10s"
+
+[workers.busy]
+type = "command"
+every = "200ms"
+command = ["true"]
+)");
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    environment.insert(QStringLiteral("NOTIFY_SOCKET"), socketPath);
+    environment.insert(QStringLiteral("WATCHDOG_USEC"), QStringLiteral("1000000"));
+    Node node({QStringLiteral("--config"), path}, environment);
+    QVERIFY2(socket.receive(QStringLiteral("READY=1"), 10000), node.log().constData());
+    QVERIFY2(socket.receive(QStringLiteral("WATCHDOG=1"), 5000), node.log().constData());
+
+    // Another process holds the write lock: the store's writer blocks inside its write.
+    {
+        QSqlDatabase db =
+            QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("watchdog-locker"));
+        db.setDatabaseName(m_dir.filePath(QStringLiteral("watchdog.db")));
+        QVERIFY(db.open());
+        QSqlQuery lock(db);
+        QVERIFY2(lock.exec(QStringLiteral("BEGIN EXCLUSIVE")), qPrintable(lock.lastError().text()));
+        QVERIFY2(node.waitForLog("watchdog: the store writer did not answer"),
+                 node.log().constData());
+        // Pings stop while the writer is stuck.
+        socket.discard();
+        QVERIFY2(!socket.receive(QStringLiteral("WATCHDOG=1"), 1500),
+                 qPrintable(socket.messages.join(QLatin1Char('|'))));
+        QVERIFY(lock.exec(QStringLiteral("ROLLBACK")));
+        lock.finish();
+        db.close();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("watchdog-locker"));
+    // And resume once it writes again.
+    QVERIFY2(node.waitForLog("watchdog: every thread answers again"), node.log().constData());
+    QVERIFY(socket.receive(QStringLiteral("WATCHDOG=1"), 5000));
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(10000));
+    QCOMPARE(node.process().exitCode(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_HeadlessRun)

@@ -82,12 +82,15 @@ public:
     std::shared_ptr<LockManager> lockManager() const;
 
     /*!
-        Liveness for a watchdog: true when every scheduler thread answered the previous
-        probe() and the store's writer is making progress (or has nothing to write). Call
-        probe() after each check.
+        Liveness for a watchdog. probe() sends a round trip to every scheduler thread (a call
+        queued to a probe object in it), to the store's writer thread (SqlStore::probeWriter())
+        and to the host's control thread (it is told that the worker settings changed and
+        answers by reading them). unansweredProbes() names those that have not answered the
+        last probe(); a thread that is inside one database call counts as answering while that
+        call is younger than \a maximumDatabaseCall. Call probe() after each check.
     */
-    bool isResponsive() const;
     void probe();
+    QStringList unansweredProbes(std::chrono::milliseconds maximumDatabaseCall) const;
 
 Q_SIGNALS:
     void started();

@@ -61,6 +61,24 @@ public:
     //! Applies the retention policy now (blocking); returns the number of rows deleted.
     Result<qint64> enforceRetention();
 
+    /*!
+        Liveness of the writer thread, for a watchdog: asks the writer to answer. It answers
+        between two writes, also while it waits to retry an unreachable database.
+    */
+    void probeWriter();
+    /*!
+        Whether the writer answered the last probeWriter(), or is inside one database write
+        (or retention pass) that began less than \a maximumWriteTime ago.
+    */
+    bool isWriterAnswering(std::chrono::milliseconds maximumWriteTime) const;
+    //! How many workerSettings() reads have begun (a host's control thread polls them).
+    qint64 settingsReadCount() const;
+    /*!
+        Whether a workerSettings() read is in progress that began less than \a maximumTime
+        ago.
+    */
+    bool isSettingsReadInProgress(std::chrono::milliseconds maximumTime) const;
+
 private:
     struct Private;
     std::unique_ptr<Private> d;
