@@ -52,6 +52,12 @@ template<typename F> void ConsoleClient::post(F &&function)
     QMetaObject::invokeMethod(m_worker, std::forward<F>(function), Qt::QueuedConnection);
 }
 
+void ConsoleClient::setConnector(Connector connector)
+{
+    post(
+        [worker = m_worker, connector = std::move(connector)] { worker->setConnector(connector); });
+}
+
 void ConsoleClient::connectTo(const QString &url, const QString &password)
 {
     m_url = url;

@@ -20,6 +20,8 @@ public:
     explicit ConsoleClient(Connector connector = Connector(), QObject *parent = nullptr);
     ~ConsoleClient() override;
 
+    //! How the next connectTo() opens its store (null: Warden::Database::open()).
+    void setConnector(Connector connector);
     void connectTo(const QString &url, const QString &password = QString());
     void disconnectFromStore();
     void refreshNow();

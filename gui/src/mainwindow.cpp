@@ -62,8 +62,9 @@ QStringList workerHeaders()
 
 MainWindow::MainWindow(Connector connector, QWidget *parent)
     : QMainWindow(parent)
-    , m_client(new ConsoleClient(std::move(connector), this))
+    , m_hasOwnConnector(bool(connector))
 {
+    m_client = new ConsoleClient(std::move(connector), this);
     setWindowTitle(tr("Warden Console"));
     setWindowIcon(Icons::application());
     setObjectName(QStringLiteral("WardenConsole"));
@@ -149,7 +150,11 @@ MainWindow::MainWindow(Connector connector, QWidget *parent)
     m_connectionLabel = new QLabel(tr("Not connected"));
     m_refreshLabel = new QLabel;
     m_countsLabel = new QLabel;
+    m_hostLabel = new QLabel;
+    m_hostLabel->setObjectName(QStringLiteral("hostStatus"));
+    m_hostLabel->hide();
     statusBar()->addWidget(m_connectionLabel, 1);
+    statusBar()->addPermanentWidget(m_hostLabel);
     statusBar()->addPermanentWidget(m_countsLabel);
     statusBar()->addPermanentWidget(m_refreshLabel);
 
@@ -171,6 +176,7 @@ MainWindow::MainWindow(Connector connector, QWidget *parent)
     resize(1200, 760);
     restoreSettings();
     updateActions();
+    action(QStringLiteral("reloadHost"))->setEnabled(false);
 }
 
 MainWindow::~MainWindow() = default;
@@ -235,12 +241,20 @@ void MainWindow::buildActions()
                 f->selectAll();
             }
         });
+    add(QStringLiteral("reloadHost"), QStringLiteral("action-refresh"), tr("Re&load hosted config"),
+        QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_R),
+        tr("Read the hosted workers' config again: added workers start, removed ones stop"),
+        [this] {
+            if (m_host)
+                m_host->reload();
+        });
     add(QStringLiteral("quit"), QString(), tr("&Quit"), QKeySequence::Quit, tr("Quit"),
         &QWidget::close);
 
     QMenu *file = menuBar()->addMenu(tr("&File"));
     file->addAction(action(QStringLiteral("open")));
     file->addAction(action(QStringLiteral("export")));
+    file->addAction(action(QStringLiteral("reloadHost")));
     file->addSeparator();
     file->addAction(action(QStringLiteral("quit")));
     QMenu *workerMenu = menuBar()->addMenu(tr("&Worker"));
@@ -468,6 +482,82 @@ void MainWindow::openStore(const QString &url, const QString &password)
     while (recent.size() > recentLimit)
         recent.removeLast();
     settings.setValue(QStringLiteral("connections/recent"), recent);
+}
+
+void MainWindow::startHost(const Config &config, const QString &databaseOverride)
+{
+    if (m_host && m_host->isActive()) {
+        qWarning("Warden::Console::MainWindow::startHost: the console hosts workers already");
+        return;
+    }
+    if (!m_host) {
+        m_host = new ConsoleHost(this);
+        connect(m_host, &ConsoleHost::stateChanged, this, &MainWindow::onHostState);
+        connect(m_host, &ConsoleHost::workersChanged, this,
+                [this] { onHostState(m_host->state(), QString()); });
+        connect(m_host, &ConsoleHost::reloaded, this, [this](bool ok, const QString &message) {
+            if (ok) {
+                statusBar()->showMessage(message, 15000);
+                m_client->refreshNow();
+                return;
+            }
+            auto *box = new QMessageBox(QMessageBox::Warning, tr("Reload refused"),
+                                        tr("The config was not reloaded; the hosted workers "
+                                           "keep running as they were."),
+                                        QMessageBox::Ok, this);
+            box->setDetailedText(message);
+            box->setAttribute(Qt::WA_DeleteOnClose);
+            box->open();
+        });
+    }
+    m_host->start(config, databaseOverride);
+}
+
+void MainWindow::onHostState(ConsoleHost::State state, const QString &message)
+{
+    m_hostLabel->show();
+    m_hostLabel->setToolTip(tr("Config: %1\nDatabase: %2")
+                                .arg(QDir::toNativeSeparators(m_host->configPath()),
+                                     ConnectDialog::withoutPassword(m_host->databaseUrl())));
+    switch (state) {
+    case ConsoleHost::State::Starting:
+        m_hostLabel->setText(tr("Starting the hosted workers…"));
+        break;
+    case ConsoleHost::State::Running:
+        m_hostLabel->setText(
+            tr("Hosting %n worker(s) as %1", nullptr, int(m_host->workerNames().size()))
+                .arg(m_host->nodeId()));
+        // The console reads the hosted workers from their store, like any node's.
+        if (m_client->url() != m_host->databaseUrl()) {
+            if (!m_hasOwnConnector)
+                m_client->setConnector(databaseConnector(m_host->databaseOptions()));
+            openStore(m_host->databaseUrl());
+        }
+        break;
+    case ConsoleHost::State::Stopping:
+        m_hostLabel->setText(
+            tr("Stopping the hosted workers (up to %1)…")
+                .arg(RowBuilder::formatDuration(qint64(m_host->shutdownTimeout().count()))));
+        break;
+    case ConsoleHost::State::Stopped:
+        m_hostLabel->setText(tr("Hosted workers stopped"));
+        break;
+    case ConsoleHost::State::Failed: {
+        m_hostLabel->setText(tr("Hosted workers failed to start"));
+        auto *box =
+            new QMessageBox(QMessageBox::Critical, tr("Cannot host the workers"),
+                            tr("The workers of %1 did not start:\n%2")
+                                .arg(QDir::toNativeSeparators(m_host->configPath()), message),
+                            QMessageBox::Ok, this);
+        box->setObjectName(QStringLiteral("hostFailure"));
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->open();
+        break;
+    }
+    }
+    action(QStringLiteral("reloadHost"))->setEnabled(state == ConsoleHost::State::Running);
+    if (m_closeWhenHostStopped && !m_host->isActive())
+        QTimer::singleShot(0, this, &QWidget::close);
 }
 
 void MainWindow::showConnectDialog()
@@ -857,6 +947,15 @@ void MainWindow::tick()
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
+    if (m_host && m_host->isActive()) {
+        // The hosted workers stop first (their runs get the stop token, cut-short runs are
+        // recorded as cancelled, leases are released); the window closes once they have.
+        // Nothing waits here: ConsoleHost::stateChanged() closes it again.
+        event->ignore();
+        m_closeWhenHostStopped = true;
+        m_host->stop();
+        return;
+    }
     saveSettings();
     QMainWindow::closeEvent(event);
 }

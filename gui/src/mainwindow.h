@@ -1,6 +1,7 @@
 #pragma once
 
 #include "consoleclient.h"
+#include "consolehost.h"
 #include "consoletypes.h"
 
 #include <QtCore/QPointer>
@@ -48,6 +49,15 @@ public:
     void openStore(const QString &url, const QString &password = QString());
     //! Opens the connect dialog (asynchronously).
     void showConnectDialog();
+    /*!
+        The desktop mode: runs the workers of \a config inside the console (ConsoleHost, in a
+        thread of its own) and, once they started, opens the store they use (the config's
+        database, or \a databaseOverride). Closing the window then stops them gracefully
+        first.
+    */
+    void startHost(const Config &config, const QString &databaseOverride = QString());
+    //! The hosted workers, or null when the console hosts none.
+    ConsoleHost *host() const { return m_host; }
 
     void setView(View view);
     View view() const;
@@ -114,6 +124,7 @@ private:
     void onConnectionState(ConnectionState state, const QString &description, const QString &error,
                            int retryInMs);
     void onActionFinished(const ActionResult &result);
+    void onHostState(ConsoleHost::State state, const QString &message);
     void updateActions();
     void onWorkerSelectionChanged();
     void askPassword();
@@ -121,6 +132,9 @@ private:
     void nextScreenshot();
 
     ConsoleClient *m_client = nullptr;
+    ConsoleHost *m_host = nullptr;
+    bool m_hasOwnConnector = false;
+    bool m_closeWhenHostStopped = false;
     RowTableModel *m_workerModel = nullptr;
     RowTableModel *m_lockModel = nullptr;
     RowTableModel *m_nodeModel = nullptr;
@@ -159,6 +173,7 @@ private:
     QLabel *m_connectionLabel = nullptr;
     QLabel *m_refreshLabel = nullptr;
     QLabel *m_countsLabel = nullptr;
+    QLabel *m_hostLabel = nullptr;
     QTimer *m_ticker = nullptr;
     QTimer *m_logDrain = nullptr;
     QList<StoredLogLine> m_pendingLog;

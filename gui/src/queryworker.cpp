@@ -20,7 +20,20 @@ const QString origin = QStringLiteral("warden-console");
 
 Result<Backend> openDatabase(const QString &url, const QString &password)
 {
-    DatabaseOptions options;
+    return openDatabase(url, password, DatabaseOptions());
+}
+
+Connector databaseConnector(const DatabaseOptions &options)
+{
+    return [options](const QString &url, const QString &password) {
+        return openDatabase(url, password, options);
+    };
+}
+
+Result<Backend> openDatabase(const QString &url, const QString &password,
+                             const DatabaseOptions &base)
+{
+    DatabaseOptions options = base;
     options.applicationName = origin;
     if (!password.isEmpty()) {
         // The password reaches the driver through the environment of this process only,
@@ -41,7 +54,7 @@ Result<Backend> openDatabase(const QString &url, const QString &password)
 }
 
 QueryWorker::QueryWorker(Connector connector)
-    : m_connector(connector ? std::move(connector) : Connector(&openDatabase))
+    : m_connector(connector ? std::move(connector) : databaseConnector(DatabaseOptions()))
     , m_timer(new QTimer(this))
 {
     m_timer->setSingleShot(true);
@@ -55,6 +68,11 @@ void QueryWorker::setState(ConnectionState state, const QString &error, int retr
     m_state = state;
     Q_EMIT connectionStateChanged(
         state, m_backend.description.isEmpty() ? m_url : m_backend.description, error, retryInMs);
+}
+
+void QueryWorker::setConnector(const Connector &connector)
+{
+    m_connector = connector ? connector : databaseConnector(DatabaseOptions());
 }
 
 void QueryWorker::connectTo(const QString &url, const QString &password)

@@ -5,6 +5,7 @@
 
 #include <warden/lockmanager.h>
 #include <warden/result.h>
+#include <warden/sql/databaseoptions.h>
 #include <warden/store.h>
 
 #include <QtCore/QElapsedTimer>
@@ -36,6 +37,14 @@ using Connector = std::function<Result<Backend>(const QString &url, const QStrin
 
 //! The default connector: Warden::Database::open().
 Result<Backend> openDatabase(const QString &url, const QString &password);
+/*!
+    Warden::Database::open() with \a options (the password source and timeouts of a config);
+    a \a password the user typed takes precedence over the options' password source.
+*/
+Result<Backend> openDatabase(const QString &url, const QString &password,
+                             const DatabaseOptions &options);
+//! A connector that opens databases with \a options.
+Connector databaseConnector(const DatabaseOptions &options);
 
 /*!
     The console's query thread: a worker object (no parent, moved to a QThread) that owns
@@ -56,6 +65,8 @@ public:
     ~QueryWorker() override;
 
 public Q_SLOTS:
+    //! Takes effect at the next connectTo().
+    void setConnector(const Warden::Console::Connector &connector);
     void connectTo(const QString &url, const QString &password);
     void disconnectFromStore();
     void refreshNow();

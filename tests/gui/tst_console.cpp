@@ -5,6 +5,8 @@
 
 #include "decoratedstore.h"
 
+#include "commandline.h"
+#include "consolehost.h"
 #include "dialogs.h"
 #include "logmodel.h"
 #include "mainwindow.h"
@@ -80,6 +82,8 @@ private slots:
     void recoversAfterOutage_sqlite();
     void recoversAfterOutage_postgresql();
     void layoutAndFiltersPersist();
+    void hostModeRunsConfigWorkers();
+    void hostModeRefusesBrokenConfig();
 
 private:
     void startHost(const QString &url);
@@ -106,6 +110,8 @@ void tst_Console::initTestCase()
 
 void tst_Console::init()
 {
+    // Each test starts with the default layout and no filters.
+    QSettings().clear();
     static int n = 0;
     m_url = QStringLiteral("sqlite://") + m_dir.filePath(QStringLiteral("store%1.db").arg(++n));
 }
@@ -437,6 +443,133 @@ void tst_Console::layoutAndFiltersPersist()
     // The settings went to the temporary location, not the user's.
     QSettings settings;
     QVERIFY2(settings.fileName().startsWith(m_dir.path()), qPrintable(settings.fileName()));
+}
+
+// The desktop mode, started as `warden-console --host CONFIG` starts it: the config's workers
+// run inside the console, show up in its views (read from the config's store), obey its
+// actions, and stop gracefully when the window closes.
+void tst_Console::hostModeRunsConfigWorkers()
+{
+    const QString config = m_dir.filePath(QStringLiteral("hosted.toml"));
+    {
+        QFile file(config);
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        file.write(R"(
+[host]
+node_id = "desk"
+database = "sqlite:hosted.db"
+shutdown_timeout = "10s"
+
+[workers.ticker]
+type = "command"
+every = "1s"
+command = ["echo", "tick"]
+
+[workers.sleeper]
+type = "command"
+every = "1s"
+command = ["sleep", "120"]
+)");
+    }
+    CommandLine commandLine;
+    QVERIFY2(commandLine.parse({QStringLiteral("warden-console"), QStringLiteral("--host"), config,
+                                QStringLiteral("--poll-interval"), QStringLiteral("200")}),
+             qPrintable(commandLine.errorText()));
+    QVERIFY(commandLine.helpText().contains(QStringLiteral("--host <file>")));
+    m_window = std::make_unique<MainWindow>();
+    MainWindow &w = *m_window;
+    QString error;
+    QVERIFY2(startConsole(w, commandLine.options(), &error), qPrintable(error));
+    w.show();
+    ConsoleHost *host = w.host();
+    QVERIFY(host);
+    QCOMPARE(host->databaseUrl(),
+             QStringLiteral("sqlite://") + m_dir.filePath(QStringLiteral("hosted.db")));
+    QSignalSpy states(host, &ConsoleHost::workerStateChanged);
+    QSignalSpy runs(host, &ConsoleHost::runFinished);
+    QTRY_COMPARE_WITH_TIMEOUT(host->state(), ConsoleHost::State::Running, 15000);
+    QCOMPARE(host->nodeId(), QStringLiteral("desk"));
+    QCOMPARE(host->workerNames(),
+             (QStringList{QStringLiteral("sleeper"), QStringLiteral("ticker")}));
+    // The console connected to the config's store by itself, and shows the hosted node and
+    // workers there.
+    QTRY_COMPARE_WITH_TIMEOUT(w.client()->url(), host->databaseUrl(), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(w.nodeModel()->rowOf(QStringLiteral("desk")) >= 0, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(w.workerModel()->rowOf(QStringLiteral("ticker")) >= 0 &&
+                                 w.workerModel()->rowOf(QStringLiteral("sleeper")) >= 0,
+                             10000);
+    // They run: the console sees the ticker's runs, and the sleeper running.
+    const int ticker = w.workerModel()->rowOf(QStringLiteral("ticker"));
+    const int sleeper = w.workerModel()->rowOf(QStringLiteral("sleeper"));
+    QTRY_VERIFY_WITH_TIMEOUT(w.workerModel()->textAt(ticker, int(WorkerColumn::Runs)).toInt() >= 2,
+                             10000);
+    QTRY_COMPARE_WITH_TIMEOUT(w.workerModel()->textAt(sleeper, int(WorkerColumn::State)),
+                              QStringLiteral("running"), 10000);
+    QVERIFY(!runs.isEmpty());
+
+    // A console action reaches the host inside the console.
+    QTRY_VERIFY(w.selectWorker(QStringLiteral("ticker")));
+    QTRY_VERIFY(w.action(QStringLiteral("disable"))->isEnabled());
+    w.action(QStringLiteral("disable"))->trigger();
+    DisableDialog *dialog = nullptr;
+    QTRY_VERIFY((dialog = w.findChild<DisableDialog *>()) != nullptr);
+    dialog->findChild<QLineEdit *>()->setText(QStringLiteral("desk maintenance"));
+    states.clear();
+    dialog->accept();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [&] {
+            for (const auto &args : std::as_const(states))
+                if (args.at(0).toString() == QLatin1String("ticker") &&
+                    args.at(1).value<WorkerState>() == WorkerState::Disabled)
+                    return true;
+            return false;
+        }(),
+        5000);
+    QTRY_COMPARE_WITH_TIMEOUT(w.workerModel()->textAt(ticker, int(WorkerColumn::State)),
+                              QStringLiteral("disabled"), 5000);
+
+    // Closing the window stops the hosted workers first; the window closes once they have,
+    // and the sleeper's run, cut short, is recorded as cancelled.
+    QVERIFY(!w.close());
+    QVERIFY(w.isVisible());
+    QCOMPARE(host->state(), ConsoleHost::State::Stopping);
+    QTRY_COMPARE_WITH_TIMEOUT(host->state(), ConsoleHost::State::Stopped, 15000);
+    QTRY_VERIFY(!w.isVisible());
+    auto db = Database::open(host->databaseUrl());
+    QVERIFY2(db.isOk(), qPrintable(db.errorString()));
+    RunQuery query;
+    query.worker = QStringLiteral("sleeper");
+    const auto sleeperRuns = db.value().store()->runs(query);
+    QVERIFY2(sleeperRuns.isOk(), qPrintable(sleeperRuns.errorString()));
+    QVERIFY(!sleeperRuns.value().isEmpty());
+    QCOMPARE(sleeperRuns.value().first().outcome, RunOutcome::Cancelled);
+    QCOMPARE(sleeperRuns.value().first().node, QStringLiteral("desk"));
+    // The node signed off.
+    const auto nodes = db.value().store()->nodes();
+    QVERIFY(nodes.isOk());
+    for (const NodeInfo &node : nodes.value())
+        QVERIFY2(node.id != QLatin1String("desk"), "the hosted node is still registered");
+}
+
+void tst_Console::hostModeRefusesBrokenConfig()
+{
+    const QString config = m_dir.filePath(QStringLiteral("broken.toml"));
+    {
+        QFile file(config);
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        file.write("[host]\ndatabase = \"sqlite:broken.db\"\n\n[workers.x]\ntype = \"command\"\n"
+                   "every = \"often\"\ncommand = [\"true\"]\n");
+    }
+    CommandLine commandLine;
+    QVERIFY(
+        commandLine.parse({QStringLiteral("warden-console"), QStringLiteral("--host"), config}));
+    MainWindow w;
+    QString error;
+    QVERIFY(!startConsole(w, commandLine.options(), &error));
+    QVERIFY2(error.startsWith(config + QStringLiteral(":6:9: ")), qPrintable(error));
+    QVERIFY(!w.host());
+    QCOMPARE(w.client()->url(), QString());
+    QVERIFY(!QFile::exists(m_dir.filePath(QStringLiteral("broken.db"))));
 }
 
 QTEST_MAIN(tst_Console)
