@@ -53,7 +53,8 @@ PeriodicWorkerPrivate::PeriodicWorkerPrivate(PeriodicWorker *q, const QString &w
 
 PeriodicWorkerPrivate::~PeriodicWorkerPrivate()
 {
-    disarm();
+    if (ticks)
+        ticks->removeSlot(tickSlot);
 }
 
 microseconds PeriodicWorkerPrivate::effectiveTolerance() const
@@ -71,7 +72,7 @@ microseconds PeriodicWorkerPrivate::effectiveTolerance() const
 void PeriodicWorkerPrivate::disarm()
 {
     if (ticks)
-        ticks->cancel(this);
+        ticks->cancel(tickSlot);
 }
 
 void PeriodicWorkerPrivate::ensureTimers()
@@ -79,15 +80,24 @@ void PeriodicWorkerPrivate::ensureTimers()
     if (ticks)
         return;
     ticks = TickScheduler::forCurrentThread();
+    tickSlot = ticks->addSlot([this] { onTick(); });
     inbox = ticks->inbox();
-    timeoutTimer = new QTimer(q_ptr);
-    timeoutTimer->setSingleShot(true);
-    timeoutTimer->setTimerType(Qt::PreciseTimer);
-    QObject::connect(timeoutTimer, &QTimer::timeout, q_ptr, [this] {
-        std::lock_guard<std::mutex> lock(runMutex);
-        if (runActive)
-            runStop.requestStop(StopReason::Timeout);
-    });
+}
+
+void PeriodicWorkerPrivate::startTimeoutTimer()
+{
+    // Made when first needed: most workers have no run timeout.
+    if (!timeoutTimer) {
+        timeoutTimer = new QTimer(q_ptr);
+        timeoutTimer->setSingleShot(true);
+        timeoutTimer->setTimerType(Qt::PreciseTimer);
+        QObject::connect(timeoutTimer, &QTimer::timeout, q_ptr, [this] {
+            std::lock_guard<std::mutex> lock(runMutex);
+            if (runActive)
+                runStop.requestStop(StopReason::Timeout);
+        });
+    }
+    timeoutTimer->start(runTimeout);
 }
 
 void PeriodicWorkerPrivate::start()
@@ -159,15 +169,14 @@ void PeriodicWorkerPrivate::arm()
         return;
     updateStatus([&](WorkerStatus &s) { s.nextRunAt = nextWall; });
     if (interval()) {
-        ticks->arm(this, nextDeadline, effectiveTolerance(), [this] { onTick(); });
+        ticks->arm(tickSlot, nextDeadline, effectiveTolerance());
         return;
     }
     // Calendar schedules follow the wall clock: recompute from it, and look again at least
     // every kMaximumCalendarWait in case the wall clock is changed meanwhile.
     const auto now = SteadyClock::now();
     nextDeadline = now + milliseconds(wallNow().msecsTo(nextWall));
-    ticks->arm(this, std::min(nextDeadline, now + kMaximumCalendarWait), effectiveTolerance(),
-               [this] { onTick(); });
+    ticks->arm(tickSlot, std::min(nextDeadline, now + kMaximumCalendarWait), effectiveTolerance());
 }
 
 void PeriodicWorkerPrivate::onTick()
@@ -304,7 +313,7 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
     setState(WorkerState::Running);
     Q_EMIT q_ptr->runStarted(record.runId, scheduledWall);
     if (runTimeout.count() > 0)
-        timeoutTimer->start(runTimeout);
+        startTimeoutTimer();
 
     std::shared_ptr<HostRuntime> rt = runtime;
     const LockMode mode = lockMode;
@@ -321,14 +330,17 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         else if (hasNext)
             holdUntil = nextDeadline;
     }
+    // The result must be back in this thread in time to arm the next tick.
+    const SteadyClock::time_point resultBy =
+        hasNext ? nextDeadline - TickScheduler::kPreciseWindow : SteadyClock::time_point::max();
     Lease held; // the lease this node kept since its last tick: this run continues with it
     {
         std::lock_guard<std::mutex> guard(runMutex);
         held = heldLease;
         heldLease = Lease();
     }
-    auto job = [this, rt, record, stopSource, scheduled, mode, lock, holdUntil, holdAfterRun,
-                held]() mutable {
+    auto job = [this, rt, record, stopSource, scheduled, mode, lock, holdUntil, holdAfterRun, held,
+                resultBy]() mutable {
         const auto sentAt = SteadyClock::now();
         int trackId = 0;
         Lease lease;
@@ -346,7 +358,8 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                     attempt.status == LockManager::Status::Busy
                         ? QStringLiteral("lock %1 is held by %2").arg(lock, attempt.lease.holder)
                         : QStringLiteral("cannot acquire lock %1: %2").arg(lock, attempt.error);
-                rt->runs->complete(inbox, [this, record] { onRunFinished(record); });
+                rt->runs->complete(
+                    inbox, [this, record = std::move(record)] { onRunFinished(record); }, resultBy);
                 return;
             }
             lease = attempt.lease;
@@ -433,7 +446,8 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                 rt->log(QtWarningMsg, record.worker, record.runId,
                         QStringLiteral("cannot release lock %1: %2").arg(lock, error));
         }
-        rt->runs->complete(inbox, [this, record] { onRunFinished(record); });
+        rt->runs->complete(
+            inbox, [this, record = std::move(record)] { onRunFinished(record); }, resultBy);
     };
     runtime->runs->submitAt(std::move(job), scheduled);
 }
@@ -441,7 +455,8 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
 void PeriodicWorkerPrivate::onRunFinished(const RunRecord &record)
 {
     running = false;
-    timeoutTimer->stop();
+    if (timeoutTimer)
+        timeoutTimer->stop();
     endRun(record);
     if (!active) {
         finishStop();

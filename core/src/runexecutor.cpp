@@ -151,21 +151,26 @@ void RunExecutor::submitAll(std::vector<Task> tasks)
 }
 
 void RunExecutor::complete(const std::shared_ptr<CompletionInbox> &inbox,
-                           std::function<void()> callback)
+                           std::function<void()> callback, Clock::time_point neededBy)
 {
+    const auto now = Clock::now();
+    const auto latest = std::min(neededBy, now + kResultDelay);
     std::lock_guard<std::mutex> lock(m_mutex);
-    m_pending.push_back(Completion{inbox, std::move(callback), Clock::now()});
+    m_pending.push_back(Completion{inbox, std::move(callback), now, latest});
 }
 
 void RunExecutor::deliver(std::vector<Completion> completions)
 {
     // One post per inbox and batch.
     std::vector<std::function<void()>> batch;
+    auto latest = Clock::time_point::max();
     for (size_t i = 0; i < completions.size(); ++i) {
         batch.push_back(std::move(completions[i].callback));
+        latest = std::min(latest, completions[i].latest);
         if (i + 1 == completions.size() || completions[i + 1].inbox != completions[i].inbox) {
-            completions[i].inbox->postAll(std::move(batch));
+            completions[i].inbox->postAll(std::move(batch), latest);
             batch.clear();
+            latest = Clock::time_point::max();
         }
     }
 }

@@ -61,9 +61,11 @@ public:
     /*!
         Hands \a callback to \a inbox (the thread of the run's worker) when the runner has no
         more queued work, or within the hand-over limit, whichever comes first: runs that end
-        together wake their worker's thread once. Call from inside a task.
+        together wake their worker's thread once. The thread calls it by \a neededBy, and at
+        most kResultDelay after now (see CompletionInbox). Call from inside a task.
     */
-    void complete(const std::shared_ptr<CompletionInbox> &inbox, std::function<void()> callback);
+    void complete(const std::shared_ptr<CompletionInbox> &inbox, std::function<void()> callback,
+                  Clock::time_point neededBy = Clock::time_point::max());
     void setMaximumThreads(int count);
     int maximumThreads() const;
     //! Threads that exist now (runners and the monitor).
@@ -77,6 +79,11 @@ public:
     void detach();
 
     static constexpr std::chrono::microseconds kHandOver{1000};
+    /*!
+        How long a worker's thread may take to pick up a run's result: a busy scheduler thread
+        wakes up for its next ticks within this time anyway and takes the results then.
+    */
+    static constexpr std::chrono::microseconds kResultDelay{2000};
     static constexpr std::chrono::seconds kExpiry{60};
 
 private:
@@ -97,6 +104,7 @@ private:
         std::shared_ptr<CompletionInbox> inbox;
         std::function<void()> callback;
         Clock::time_point at;
+        Clock::time_point latest; // when the worker's thread must have it
     };
     static void deliver(std::vector<Completion> completions);
     void wakeOrSpawnLocked();

@@ -1,15 +1,13 @@
 #pragma once
 
-#include <QtCore/QHash>
-#include <QtCore/QMap>
 #include <QtCore/QObject>
 #include <QtCore/QTimer>
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <queue>
 #include <vector>
 
 namespace Warden {
@@ -19,25 +17,38 @@ class TickScheduler;
 /*!
     \internal
     Where runs that ended hand their results back to their worker's thread: a mutex-guarded
-    list that posts one event to the thread when it goes from empty to not empty, so runs
-    that end together cost one wake-up of the thread. Outlives its scheduler safely (a run
-    abandoned at shutdown may end after the thread is gone; its result is then dropped).
+    list. Each result says by when the thread must have it (its worker's next deadline, or a
+    few milliseconds after the run ended). The thread looks at the list whenever its timer
+    fires; an event wakes it only when a result is due before that, so on a busy thread the
+    results of the runs that ended meanwhile cost no wake-up of their own. Outlives its
+    scheduler safely (a run abandoned at shutdown may end after the thread is gone; its result
+    is then dropped).
 */
 class CompletionInbox
 {
 public:
-    void postAll(std::vector<std::function<void()>> callbacks);
+    using Clock = std::chrono::steady_clock;
+    //! Hands \a callbacks to the thread, which calls them no later than \a latest.
+    void postAll(std::vector<std::function<void()>> callbacks, Clock::time_point latest);
 
 private:
     friend class TickScheduler;
+    //! Wakes the thread if a result is due before it looks by itself; call with the lock.
+    void wakeIfDueLocked();
+
     std::mutex m_mutex;
     std::vector<std::function<void()>> m_items;
+    Clock::time_point m_latest = Clock::time_point::max(); // earliest `latest` of m_items
+    // When the thread's timer fires next (it then takes the items): a past time while the
+    // thread is busy (it looks again before it sleeps), max() when no timer is armed.
+    Clock::time_point m_looksAt = Clock::time_point::max();
+    bool m_posted = false; // a drain event is on its way
     TickScheduler *m_target = nullptr;
 };
 
 /*!
     \internal
-    The timers of one scheduler thread: heaps of deadlines behind a single precise QTimer.
+    The timers of one scheduler thread: a heap of deadlines behind a single precise QTimer.
 
     Qt 6.4 wakes a thread once per due QTimer, and each wake-up hands a run to another
     thread; with ten thousand workers a second that is most of a core in context switches.
@@ -47,6 +58,10 @@ private:
     starts within its tolerance. Qt's timers count whole milliseconds, so the QTimer is
     armed for the whole milliseconds that are left and the rest is slept precisely.
 
+    Each user (a worker) holds a slot: an index into a table of callbacks, so that arming and
+    firing a deadline look nothing up by key. A re-armed or cancelled slot leaves its old heap
+    entry behind, recognised by its generation and dropped when it comes up.
+
     Lives in, and is used only from, its own thread (one per thread: forCurrentThread()),
     except inbox(), which any thread may post to.
 */
@@ -55,16 +70,18 @@ class TickScheduler final : public QObject
     Q_OBJECT
 public:
     using Clock = std::chrono::steady_clock;
-    using Key = const void *;
 
     static TickScheduler *forCurrentThread();
     ~TickScheduler() override;
 
-    //! Calls \a callback once at \a deadline (at most \a tolerance later), replacing what
-    //! \a key had armed.
-    void arm(Key key, Clock::time_point deadline, std::chrono::microseconds tolerance,
-             std::function<void()> callback);
-    void cancel(Key key);
+    //! A slot that calls \a callback each time a deadline armed on it comes.
+    int addSlot(std::function<void()> callback);
+    //! Cancels and frees \a slot.
+    void removeSlot(int slot);
+    //! Calls the slot's callback once at \a deadline (at most \a tolerance later), replacing
+    //! what the slot had armed.
+    void arm(int slot, Clock::time_point deadline, std::chrono::microseconds tolerance);
+    void cancel(int slot);
 
     const std::shared_ptr<CompletionInbox> &inbox() const { return m_inbox; }
 
@@ -81,36 +98,48 @@ private:
     TickScheduler();
     void onTimeout();
     void rearm();
-    void drainInbox();
+    void drainInbox(bool fromEvent);
+    //! Tells the inbox when the timer fires next; see CompletionInbox.
+    void publishTimerDue();
     friend class CompletionInbox;
 
     struct Entry
     {
-        Clock::time_point at;
-        quint64 generation;
-        Key key;
-        bool operator>(const Entry &other) const
+        Clock::rep at; // the deadline, on Clock
+        quint32 slot;
+        quint32 generation;
+        // A min-heap through std::push_heap/pop_heap: "less" is "later".
+        bool operator<(const Entry &other) const
         {
-            return at != other.at ? at > other.at : generation > other.generation;
+            return at != other.at ? at > other.at : slot > other.slot;
         }
     };
-    struct Armed
+    struct Slot
     {
-        quint64 generation;
-        std::chrono::microseconds tolerance;
         std::function<void()> callback;
+        quint32 generation = 0; // of the entry that is current, when armed
+        bool armed = false;
+        bool used = false;
+        qint64 tolerance = 0; // microseconds, while armed
     };
-    void forget(QHash<Key, Armed>::iterator it);
-    using Heap = std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>>;
-    bool isCurrent(const Entry &entry) const;
-    void dropStale(Heap &heap);
+    bool isCurrent(const Entry &entry) const
+    {
+        const Slot &slot = m_slots[entry.slot];
+        return slot.armed && slot.generation == entry.generation;
+    }
+    void disarmSlot(Slot &slot);
+    void dropStale();
+    void popTop();
 
-    Heap m_byDeadline;
-    QHash<Key, Armed> m_current;
-    // How many armed deadlines have each tolerance: waking at the earliest deadline plus the
-    // smallest tolerance armed keeps every deadline within its own tolerance.
-    QMap<qint64, int> m_tolerances;
-    quint64 m_nextGeneration = 1;
+    std::vector<Entry> m_heap; // a heap of deadlines, earliest on top
+    std::deque<Slot> m_slots;  // a deque: a callback running stays put when slots are added
+    std::vector<int> m_freeSlots;
+    int m_armed = 0;
+    int m_busy = 0; // inside onTimeout() or drainInbox(): the inbox is looked at before sleeping
+    // How many armed deadlines have each tolerance (µs), by tolerance: waking at the earliest
+    // deadline plus the smallest tolerance armed keeps every deadline within its own
+    // tolerance. Few distinct values, so a sorted vector.
+    std::vector<std::pair<qint64, int>> m_tolerances;
     QTimer m_timer;
     Clock::time_point m_timerDue = Clock::time_point::max();
     std::shared_ptr<CompletionInbox> m_inbox;

@@ -30,25 +30,52 @@ void HostRuntime::log(QtMsgType level, const QString &worker, const QString &run
     store->appendLog(line);
 }
 
+namespace {
+// xoshiro256**: a fast generator of good statistical quality, one per thread, seeded from
+// the system's generator; run ids need to be unique, not unpredictable.
+class RunIdGenerator
+{
+public:
+    RunIdGenerator() { QRandomGenerator::system()->fillRange(m_state, 4); }
+    quint64 next()
+    {
+        const quint64 result = rotl(m_state[1] * 5, 7) * 9;
+        const quint64 t = m_state[1] << 17;
+        m_state[2] ^= m_state[0];
+        m_state[3] ^= m_state[1];
+        m_state[1] ^= m_state[2];
+        m_state[0] ^= m_state[3];
+        m_state[2] ^= t;
+        m_state[3] = rotl(m_state[3], 45);
+        return result;
+    }
+
+private:
+    static quint64 rotl(quint64 x, int k) { return (x << k) | (x >> (64 - k)); }
+    quint64 m_state[4];
+};
+} // namespace
+
 QString HostRuntime::newRunId()
 {
-    // A version 4 UUID from the (seeded, thread-safe) global generator: QUuid::createUuid()
-    // asks the system generator, which costs a system call per run.
-    quint64 parts[2];
-    QRandomGenerator::global()->fillRange(parts, 2);
+    // A version 4 UUID. QUuid::createUuid() asks the system generator, which costs a system
+    // call per run; the global generator takes a lock.
+    thread_local RunIdGenerator generator;
+    quint64 parts[2] = {generator.next(), generator.next()};
     parts[0] = (parts[0] & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
     parts[1] = (parts[1] & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
-    char text[37];
     static const char hex[] = "0123456789abcdef";
-    int pos = 0;
-    for (int i = 0; i < 32; ++i) {
-        if (i == 8 || i == 12 || i == 16 || i == 20)
-            text[pos++] = '-';
-        const quint64 word = parts[i / 16];
-        text[pos++] = hex[(word >> (60 - 4 * (i % 16))) & 0xF];
+    QString text(36, Qt::Uninitialized);
+    QChar *out = text.data();
+    for (int word = 0; word < 2; ++word) {
+        for (int shift = 60; shift >= 0; shift -= 4) {
+            const int nibble = word * 16 + (60 - shift) / 4; // 0..31
+            if (nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20)
+                *out++ = QLatin1Char('-');
+            *out++ = QLatin1Char(hex[(parts[word] >> shift) & 0xF]);
+        }
     }
-    text[pos] = 0;
-    return QString::fromLatin1(text, pos);
+    return text;
 }
 
 // --- WorkerPrivate --------------------------------------------------------------------------
@@ -205,7 +232,7 @@ StopSource WorkerPrivate::beginRun(const RunRecord &record)
     return runStop;
 }
 
-bool WorkerPrivate::endRun(RunRecord record)
+bool WorkerPrivate::endRun(const RunRecord &record)
 {
     {
         std::lock_guard<std::mutex> lock(runMutex);

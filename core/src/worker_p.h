@@ -115,7 +115,7 @@ public:
         Ends the run in the worker's thread: counts and records it. Returns false when the
         run had been abandoned (already recorded).
     */
-    bool endRun(RunRecord record);
+    bool endRun(const RunRecord &record);
     //! Called by the host when the shutdown timeout expired; thread-safe.
     std::optional<RunRecord> abandon();
 
@@ -154,10 +154,11 @@ public:
 
     // Worker thread only.
     QPointer<TickScheduler> ticks;                // the worker thread's deadline heap
+    int tickSlot = -1;                            // this worker's slot in it
     std::shared_ptr<CompletionInbox> inbox;       // where runs hand back their results
     std::chrono::microseconds startTolerance{-1}; // negative: derived from the schedule
     std::chrono::microseconds effectiveTolerance() const;
-    QTimer *timeoutTimer = nullptr;
+    QTimer *timeoutTimer = nullptr; // while a run with a timeout goes on: its deadline
     bool running = false;
     bool runNowPending = false;
     bool catchUpChecked = false;
@@ -179,6 +180,7 @@ public:
     }
 
     void ensureTimers();
+    void startTimeoutTimer();
     void start() override;
     void stop() override;
     void reevaluate() override;
