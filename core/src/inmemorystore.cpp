@@ -18,7 +18,8 @@ struct InMemoryStore::Private
 {
     mutable std::mutex mutex;
     QMap<QString, NodeInfo> nodes;
-    QMap<QPair<QString, QString>, WorkerStatus> statuses; // (worker, node)
+    // (worker, node); a hash: a host publishes the status of each of its workers every second
+    QHash<QPair<QString, QString>, WorkerStatus> statuses;
     QMap<QString, WorkerSettings> settings;
     std::deque<RunRecord> runs;
     QHash<QString, RunRecord> lastScheduled;
@@ -122,8 +123,16 @@ Result<QList<NodeInfo>> InMemoryStore::nodes()
 
 Result<QList<WorkerStatus>> InMemoryStore::workerStatuses()
 {
-    std::lock_guard<std::mutex> lock(d->mutex);
-    return QList<WorkerStatus>(d->statuses.cbegin(), d->statuses.cend());
+    QList<WorkerStatus> out;
+    {
+        std::lock_guard<std::mutex> lock(d->mutex);
+        out = QList<WorkerStatus>(d->statuses.cbegin(), d->statuses.cend());
+    }
+    // By worker, then node.
+    std::sort(out.begin(), out.end(), [](const WorkerStatus &a, const WorkerStatus &b) {
+        return a.worker != b.worker ? a.worker < b.worker : a.node < b.node;
+    });
+    return out;
 }
 
 Result<QList<RunRecord>> InMemoryStore::runs(const RunQuery &query)
