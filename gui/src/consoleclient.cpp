@@ -75,6 +75,11 @@ void ConsoleClient::refreshNow()
     post([worker = m_worker] { worker->refreshNow(); });
 }
 
+void ConsoleClient::requestFullTables()
+{
+    post([worker = m_worker] { worker->requestFullTables(); });
+}
+
 void ConsoleClient::setSelectedWorker(const QString &name)
 {
     post([worker = m_worker, name] { worker->setSelectedWorker(name); });

@@ -25,6 +25,8 @@ public:
     void connectTo(const QString &url, const QString &password = QString());
     void disconnectFromStore();
     void refreshNow();
+    //! The next refresh sends whole tables (a model lost track of the updates).
+    void requestFullTables();
     void setSelectedWorker(const QString &worker);
     void setPollInterval(int milliseconds);
     void setBackOff(int firstMilliseconds, int maximumMilliseconds);

@@ -44,6 +44,56 @@ struct TableRow
 };
 using TableRows = QList<TableRow>;
 
+//! What changed in a cell, as bits: each maps to the item roles a view must fetch again.
+enum CellChangeBit {
+    DisplayChanged = 1,    //!< Qt::DisplayRole (and SortRole, which falls back to the text)
+    SortChanged = 2,       //!< TableRoles::SortRole
+    DecorationChanged = 4, //!< Qt::DecorationRole
+    ToolTipChanged = 8,    //!< Qt::ToolTipRole
+    ForegroundChanged = 16 //!< Qt::ForegroundRole
+};
+
+//! One changed cell: its column, what changed (CellChangeBit) and the cell now.
+struct CellChange
+{
+    int column = 0;
+    int changes = 0;
+    Cell cell;
+};
+
+//! The changed cells of one row that stayed.
+struct RowChange
+{
+    QString key;
+    QList<CellChange> cells;
+    int cellCount = 0; //!< the row's cells now
+    bool isDetailChanged = false;
+    QString detail;
+};
+
+/*!
+    A table as it changed since the update numbered \a baseVersion, worked out in the query
+    thread, so that the GUI thread only applies what changed: rows removed (by key), cells
+    changed (with the roles that changed), rows added. With \a baseVersion 0 it is the whole
+    table, in \a added. A model that did not apply \a baseVersion refuses the update and
+    asks for the whole table.
+*/
+struct TableUpdate
+{
+    quint64 version = 0;
+    quint64 baseVersion = 0;
+    QStringList removed;
+    QList<RowChange> changed;
+    TableRows added;
+    int rowCount = 0; //!< rows in the table after the update
+
+    bool isFull() const { return baseVersion == 0; }
+    bool isEmpty() const
+    {
+        return !isFull() && removed.isEmpty() && changed.isEmpty() && added.isEmpty();
+    }
+};
+
 enum TableRoles {
     SortRole = Qt::UserRole + 1,
     KeyRole,    //!< the row's key, on every column
@@ -74,13 +124,13 @@ enum class NodeColumn { Id, Status, Host, Pid, Version, Started, Heartbeat, Cloc
 enum class RunColumn { Started, Outcome, Duration, Lateness, Node, Manual, Token, Error, Count };
 enum class AuditColumn { Time, User, Action, Target, Reason, Origin, Details, Count };
 
-//! Everything one refresh read from the store, ready for the models.
+//! Everything one refresh read from the store, as changes to the models.
 struct ClusterSnapshot
 {
-    TableRows workers;
-    TableRows locks;
-    TableRows nodes;
-    TableRows audit;
+    TableUpdate workers;
+    TableUpdate locks;
+    TableUpdate nodes;
+    TableUpdate audit;
     QDateTime takenAt;
     qint64 queryMs = 0; //!< how long the queries took
     int aliveNodes = 0;
@@ -92,8 +142,8 @@ struct ClusterSnapshot
 struct RunHistory
 {
     QString worker;
-    TableRows rows;
-    QList<RunRecord> runs;
+    TableUpdate rows;
+    QList<RunRecord> runs; //!< for the chart; empty when \a rows is empty (nothing changed)
 };
 
 //! What an admin action came to.

@@ -811,39 +811,47 @@ void MainWindow::applySnapshot(const ClusterSnapshot &snapshot)
 {
     QElapsedTimer timer;
     timer.start();
-    m_workerModel->setRows(snapshot.workers);
-    m_lockModel->setRows(snapshot.locks);
-    m_nodeModel->setRows(snapshot.nodes);
-    m_auditModel->setRows(snapshot.audit);
-    m_refreshLabel->setText(
+    // The query thread worked out what changed; the models apply just that.
+    bool inStep = m_workerModel->applyUpdate(snapshot.workers);
+    inStep = m_lockModel->applyUpdate(snapshot.locks) && inStep;
+    inStep = m_nodeModel->applyUpdate(snapshot.nodes) && inStep;
+    inStep = m_auditModel->applyUpdate(snapshot.audit) && inStep;
+    if (!inStep)
+        m_client->requestFullTables(); // a model was cleared since: start over
+    const QString updated =
         tr("updated %1 (%2 ms)")
             .arg(snapshot.takenAt.toLocalTime().toString(QStringLiteral("HH:mm:ss")))
-            .arg(snapshot.queryMs));
-    m_countsLabel->setText(tr("%1 workers, %2 running, %3 failed · %4 of %5 nodes alive")
-                               .arg(snapshot.workers.size())
+            .arg(snapshot.queryMs);
+    if (m_refreshLabel->text() != updated)
+        m_refreshLabel->setText(updated);
+    const int workers = m_workerModel->rowCount();
+    const int nodes = m_nodeModel->rowCount();
+    const QString counts = tr("%1 workers, %2 running, %3 failed · %4 of %5 nodes alive")
+                               .arg(workers)
                                .arg(snapshot.runningWorkers)
                                .arg(snapshot.failedWorkers)
                                .arg(snapshot.aliveNodes)
-                               .arg(snapshot.nodes.size()));
+                               .arg(nodes);
+    if (m_countsLabel->text() != counts)
+        m_countsLabel->setText(counts);
     // Offer the known nodes and workers in the log filters (cheap: only when the count changes).
-    if (m_logNode->count() != snapshot.nodes.size() + 1) {
-        const QString current = m_logNode->currentText();
-        QSignalBlocker block(m_logNode);
-        m_logNode->clear();
-        m_logNode->addItem(QString());
-        for (const TableRow &row : snapshot.nodes)
-            m_logNode->addItem(row.key);
-        m_logNode->setCurrentText(current);
-    }
-    if (m_logWorker->count() != snapshot.workers.size() + 1) {
-        const QString current = m_logWorker->currentText();
-        QSignalBlocker block(m_logWorker);
-        m_logWorker->clear();
-        m_logWorker->addItem(QString());
-        for (const TableRow &row : snapshot.workers)
-            m_logWorker->addItem(row.key);
-        m_logWorker->setCurrentText(current);
-    }
+    auto offer = [](QComboBox *box, const RowTableModel *model) {
+        if (box->count() == model->rowCount() + 1)
+            return;
+        const QString current = box->currentText();
+        QStringList keys;
+        keys.reserve(model->rowCount());
+        for (int r = 0; r < model->rowCount(); ++r)
+            keys.append(model->keyAt(r));
+        keys.sort();
+        QSignalBlocker block(box);
+        box->clear();
+        box->addItem(QString());
+        box->addItems(keys);
+        box->setCurrentText(current);
+    };
+    offer(m_logNode, m_nodeModel);
+    offer(m_logWorker, m_workerModel);
     updateActions();
     Q_EMIT snapshotApplied(timer.nsecsElapsed());
     if (!m_screenshotDirectory.isEmpty() && !m_screenshotStarted) {
@@ -882,9 +890,12 @@ void MainWindow::drainLog()
 
 void MainWindow::applyHistory(const RunHistory &history)
 {
-    if (history.worker != selectedWorker())
+    if (history.worker != selectedWorker() || history.rows.isEmpty())
         return;
-    m_runModel->setRows(history.rows);
+    if (!m_runModel->applyUpdate(history.rows)) {
+        m_client->requestFullTables();
+        return;
+    }
     m_chart->setRuns(history.worker, history.runs);
 }
 

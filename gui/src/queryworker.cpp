@@ -95,8 +95,24 @@ void QueryWorker::disconnectFromStore()
     m_backend = Backend();
     m_lastLogId = 0;
     m_logReset = true;
+    resetTables();
     if (m_state != ConnectionState::Disconnected)
         setState(ConnectionState::Disconnected);
+}
+
+void QueryWorker::resetTables()
+{
+    m_workerTable.reset();
+    m_lockTable.reset();
+    m_nodeTable.reset();
+    m_auditTable.reset();
+    m_runTable.reset();
+}
+
+void QueryWorker::requestFullTables()
+{
+    resetTables();
+    refreshNow();
 }
 
 void QueryWorker::refreshNow()
@@ -110,6 +126,7 @@ void QueryWorker::setSelectedWorker(const QString &worker)
     if (worker == m_selectedWorker)
         return;
     m_selectedWorker = worker;
+    m_runTable.reset();
     if (worker.isEmpty())
         Q_EMIT historyReady(RunHistory());
     else if (m_state == ConnectionState::Connected)
@@ -216,17 +233,22 @@ void QueryWorker::refresh()
         auto runs = m_backend.store->runs(runQuery);
         if (!runs)
             return fail(runs.errorString());
-        history = RunHistory{m_selectedWorker, m_builder.runRows(runs.value()), runs.value()};
+        history =
+            RunHistory{m_selectedWorker, m_runTable.update(m_builder.runRows(runs.value())), {}};
+        if (!history->rows.isEmpty())
+            history->runs = runs.value();
     }
 
     const QDateTime now = QDateTime::currentDateTimeUtc();
     ClusterSnapshot snapshot;
     snapshot.takenAt = now;
-    snapshot.workers =
-        m_builder.workerRows(statuses.value(), settings.value(), leases.value(), now);
-    snapshot.locks = m_builder.lockRows(leases.value(), now);
-    snapshot.nodes = m_builder.nodeRows(nodes.value(), now, &snapshot.aliveNodes);
-    snapshot.audit = m_builder.auditRows(audit.value());
+    // Only what changed since the previous refresh goes to the GUI thread.
+    snapshot.workers = m_workerTable.update(
+        m_builder.workerRows(statuses.value(), settings.value(), leases.value(), now));
+    snapshot.locks = m_lockTable.update(m_builder.lockRows(leases.value(), now));
+    snapshot.nodes =
+        m_nodeTable.update(m_builder.nodeRows(nodes.value(), now, &snapshot.aliveNodes));
+    snapshot.audit = m_auditTable.update(m_builder.auditRows(audit.value()));
     for (const WorkerStatus &status : statuses.value()) {
         if (status.state == WorkerState::Running)
             ++snapshot.runningWorkers;

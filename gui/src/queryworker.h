@@ -2,6 +2,7 @@
 
 #include "consoletypes.h"
 #include "rowbuilder.h"
+#include "tablediffer.h"
 
 #include <warden/lockmanager.h>
 #include <warden/result.h>
@@ -70,6 +71,8 @@ public Q_SLOTS:
     void connectTo(const QString &url, const QString &password);
     void disconnectFromStore();
     void refreshNow();
+    //! The next refresh sends whole tables (a model lost track of the updates).
+    void requestFullTables();
     void setSelectedWorker(const QString &worker);
     void setPollInterval(int milliseconds);
     void setBackOff(int firstMilliseconds, int maximumMilliseconds);
@@ -103,7 +106,14 @@ private:
     QString m_url;
     QString m_password;
     QString m_selectedWorker;
+    void resetTables();
+
     RowBuilder m_builder;
+    TableDiffer m_workerTable;
+    TableDiffer m_lockTable;
+    TableDiffer m_nodeTable;
+    TableDiffer m_auditTable;
+    TableDiffer m_runTable;
     ConnectionState m_state = ConnectionState::Disconnected;
     qint64 m_lastLogId = 0;
     bool m_logReset = true;

@@ -1,9 +1,14 @@
 #include "rowtablemodel.h"
 
 #include "icons.h"
+#include "tablediffer.h"
 
 #include <QtCore/QDateTime>
 #include <QtCore/QSet>
+#include <QtCore/QVarLengthArray>
+
+#include <algorithm>
+#include <functional>
 
 namespace Warden::Console {
 
@@ -96,112 +101,124 @@ void RowTableModel::rebuildIndex(int fromRow)
 
 void RowTableModel::setRows(const TableRows &rows)
 {
-    QHash<QString, int> incoming;
-    incoming.reserve(rows.size());
-    for (int i = 0; i < rows.size(); ++i)
-        incoming.insert(rows.at(i).key, i);
+    apply(diffTables(m_rows, m_rowOfKey, rows));
+}
 
-    // 1. Remove the rows that went away, in contiguous runs from the bottom up.
-    int row = int(m_rows.size()) - 1;
-    int lowestRemoved = int(m_rows.size());
-    while (row >= 0) {
-        if (incoming.contains(m_rows.at(row).key)) {
-            --row;
-            continue;
-        }
-        const int last = row;
-        while (row > 0 && !incoming.contains(m_rows.at(row - 1).key))
-            --row;
-        beginRemoveRows(QModelIndex(), row, last);
-        for (int i = last; i >= row; --i)
-            m_rowOfKey.remove(m_rows.at(i).key);
-        m_rows.remove(row, last - row + 1);
-        endRemoveRows();
-        lowestRemoved = row;
-        --row;
+bool RowTableModel::applyUpdate(const TableUpdate &update)
+{
+    if (update.isFull()) {
+        setRows(update.added);
+    } else {
+        if (update.baseVersion != m_version)
+            return false;
+        apply(update);
     }
-    if (lowestRemoved < m_rows.size())
-        rebuildIndex(lowestRemoved);
+    m_version = update.version;
+    return true;
+}
 
-    // 2. Update the rows that stayed, cell by cell. Changes are reported per column, for runs of
-    //    rows whose cells changed in exactly the same roles: exact roles, few signals.
-    enum RoleBit {
-        Display = 1,
-        Sort = 2,
-        Decoration = 4,
-        ToolTip = 8,
-        Foreground = 16,
-        Detail = 32
-    };
+void RowTableModel::updateCountdown(Cell &cell) const
+{
+    if (cell.deadline != 0 && m_lastTick != 0)
+        cell.text = formatCountdown(cell.deadline - m_lastTick);
+}
+
+void RowTableModel::apply(const TableUpdate &update)
+{
+    // 1. Remove the rows that went away, in contiguous runs from the bottom up.
+    if (!update.removed.isEmpty()) {
+        QList<int> doomed;
+        doomed.reserve(update.removed.size());
+        for (const QString &key : update.removed) {
+            const int row = rowOf(key);
+            if (row >= 0)
+                doomed.append(row);
+        }
+        std::sort(doomed.begin(), doomed.end(), std::greater<int>());
+        int lowest = int(m_rows.size());
+        for (int i = 0; i < doomed.size();) {
+            int j = i + 1;
+            while (j < doomed.size() && doomed.at(j) == doomed.at(j - 1) - 1)
+                ++j;
+            const int first = doomed.at(j - 1);
+            const int last = doomed.at(i);
+            beginRemoveRows(QModelIndex(), first, last);
+            for (int r = first; r <= last; ++r)
+                m_rowOfKey.remove(m_rows.at(r).key);
+            m_rows.remove(first, last - first + 1);
+            endRemoveRows();
+            lowest = first;
+            i = j;
+        }
+        if (lowest < m_rows.size())
+            rebuildIndex(lowest);
+    }
+
+    // 2. Update the cells that changed. Changes are reported per column, for runs of rows
+    //    whose cells changed in exactly the same roles: exact roles, few signals.
+    const int detailBit = 32;
     const int columnCount = int(m_headers.size());
     QList<QList<QPair<int, int>>> changesByColumn(columnCount); // (row, role bits)
-    for (int r = 0; r < m_rows.size(); ++r) {
+    QVarLengthArray<int, 32> rowBits(columnCount);
+    for (const RowChange &change : update.changed) {
+        const int r = rowOf(change.key);
+        if (r < 0)
+            continue;
+        std::fill(rowBits.begin(), rowBits.end(), change.isDetailChanged ? detailBit : 0);
         TableRow &current = m_rows[r];
-        const TableRow &next = rows.at(incoming.value(current.key));
-        const int columns = int(qMax(current.cells.size(), next.cells.size()));
-        const bool detailChanged = current.detail != next.detail;
-        for (int c = 0; c < columns; ++c) {
-            const Cell before = c < current.cells.size() ? current.cells.at(c) : Cell();
-            Cell after = c < next.cells.size() ? next.cells.at(c) : Cell();
-            // A countdown keeps the text its ticks give it.
-            if (after.deadline != 0 && after.deadline == before.deadline)
-                after.text = before.text;
-            int bits = 0;
-            if (before.text != after.text)
-                bits |= Display | Sort;
-            if (before.sortValue != after.sortValue)
-                bits |= Sort;
-            if (before.icon != after.icon)
-                bits |= Decoration;
-            if (before.toolTip != after.toolTip)
-                bits |= ToolTip;
-            if (before.foreground != after.foreground)
-                bits |= Foreground;
-            if (before.deadline != after.deadline)
-                bits |= Display;
-            if (detailChanged)
-                bits |= Detail;
-            if (bits == 0)
-                continue;
-            if (c < current.cells.size())
-                current.cells[c] = after;
+        for (const CellChange &cellChange : change.cells) {
+            const int c = cellChange.column;
+            if (c >= current.cells.size())
+                current.cells.resize(c + 1);
+            Cell &cell = current.cells[c];
+            const QString shown = cell.text;
+            cell = cellChange.cell;
+            if (cell.deadline != 0 && !(cellChange.changes & DisplayChanged))
+                cell.text = shown; // the countdown goes on
             else
-                current.cells.append(after);
+                updateCountdown(cell);
             if (c < columnCount)
-                changesByColumn[c].append({r, bits});
+                rowBits[c] |= cellChange.changes;
         }
-        if (detailChanged)
-            current.detail = next.detail;
-        if (current.cells.size() > next.cells.size())
-            current.cells.resize(next.cells.size());
+        if (current.cells.size() != change.cellCount)
+            current.cells.resize(change.cellCount);
+        if (change.isDetailChanged)
+            current.detail = change.detail;
+        for (int c = 0; c < columnCount; ++c) {
+            if (rowBits[c] != 0)
+                changesByColumn[c].append({r, rowBits[c]});
+        }
     }
     auto rolesOf = [](int bits) {
         QList<int> roles;
-        if (bits & Display)
-            roles << Qt::DisplayRole;
-        if (bits & Sort)
+        if (bits & DisplayChanged)
+            roles << Qt::DisplayRole << SortRole;
+        else if (bits & SortChanged)
             roles << SortRole;
-        if (bits & Decoration)
+        if (bits & DecorationChanged)
             roles << Qt::DecorationRole;
-        if (bits & ToolTip)
+        if (bits & ToolTipChanged)
             roles << Qt::ToolTipRole;
-        if (bits & Foreground)
+        if (bits & ForegroundChanged)
             roles << Qt::ForegroundRole;
-        if (bits & Detail)
+        if (bits & detailBit)
             roles << DetailRole;
         return roles;
     };
     for (int c = 0; c < columnCount; ++c) {
-        const auto &changes = changesByColumn.at(c);
+        auto &changes = changesByColumn[c];
+        if (changes.isEmpty())
+            continue;
+        std::sort(changes.begin(), changes.end());
         if (changes.size() > scatteredChangeLimit) {
             // Many scattered changes in one column (next fire times as the clock moves): one
             // range for the column, with the roles that changed in it. A sorting proxy then
             // re-sorts once instead of once per cell.
-            int bits = 0;
-            for (const auto &change : changes)
-                bits |= change.second;
+            int columnBits = 0;
+            for (const auto &change : std::as_const(changes))
+                columnBits |= change.second;
             Q_EMIT dataChanged(index(changes.constFirst().first, c),
-                               index(changes.constLast().first, c), rolesOf(bits));
+                               index(changes.constLast().first, c), rolesOf(columnBits));
             continue;
         }
         for (int i = 0; i < changes.size();) {
@@ -209,32 +226,29 @@ void RowTableModel::setRows(const TableRows &rows)
             while (j < changes.size() && changes.at(j).first == changes.at(j - 1).first + 1 &&
                    changes.at(j).second == changes.at(i).second)
                 ++j;
-            const QList<int> roles = rolesOf(changes.at(i).second);
             Q_EMIT dataChanged(index(changes.at(i).first, c), index(changes.at(j - 1).first, c),
-                               roles);
+                               rolesOf(changes.at(i).second));
             i = j;
         }
     }
 
     // 3. Append the new rows, in one insertion.
-    TableRows added;
-    for (const TableRow &candidate : rows) {
-        if (!m_rowOfKey.contains(candidate.key))
-            added.append(candidate);
-    }
-    if (!added.isEmpty()) {
+    if (!update.added.isEmpty()) {
         const int first = int(m_rows.size());
-        beginInsertRows(QModelIndex(), first, first + int(added.size()) - 1);
-        m_rows.append(added);
+        beginInsertRows(QModelIndex(), first, first + int(update.added.size()) - 1);
+        m_rows.append(update.added);
+        for (int r = first; r < m_rows.size(); ++r) {
+            for (Cell &cell : m_rows[r].cells)
+                updateCountdown(cell);
+        }
         rebuildIndex(first);
         endInsertRows();
     }
-    if (m_lastTick != 0)
-        tick(m_lastTick);
 }
 
 void RowTableModel::clear()
 {
+    m_version = 0;
     if (m_rows.isEmpty())
         return;
     beginResetModel();

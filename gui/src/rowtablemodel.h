@@ -30,7 +30,17 @@ public:
                         int role = Qt::DisplayRole) const override;
     Qt::ItemFlags flags(const QModelIndex &index) const override;
 
+    //! Shows \a rows, applying only what differs from the rows shown now.
     void setRows(const TableRows &rows);
+    /*!
+        Applies \a update, worked out in the query thread. A full update is compared with the
+        rows shown (as setRows() does); any other applies as it is, and only on top of the
+        update it was made against: false, and nothing changes, when the model did not apply
+        that one (it was cleared meanwhile): ask for the whole table then.
+    */
+    bool applyUpdate(const TableUpdate &update);
+    //! The version of the last update applied; 0 after clear().
+    quint64 version() const { return m_version; }
     void clear();
     //! Rewrites the countdown cells for \a nowMs (epoch ms).
     void tick(qint64 nowMs);
@@ -46,11 +56,15 @@ public:
 
 private:
     void rebuildIndex(int fromRow);
+    void apply(const TableUpdate &update);
+    //! Rewrites the text of a countdown cell for the last tick.
+    void updateCountdown(Cell &cell) const;
 
     QStringList m_headers;
     TableRows m_rows;
     QHash<QString, int> m_rowOfKey;
     qint64 m_lastTick = 0;
+    quint64 m_version = 0;
 };
 
 } // namespace Warden::Console

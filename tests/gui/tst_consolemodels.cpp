@@ -5,6 +5,7 @@
 #include "logmodel.h"
 #include "rowbuilder.h"
 #include "rowtablemodel.h"
+#include "tablediffer.h"
 
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QtTest>
@@ -50,6 +51,7 @@ private slots:
     void rowModelPassesTester();
     void changedCellsReportExactRoles();
     void insertsAndRemovesWithoutReset();
+    void updatesFromTheQueryThread();
     void selectionAndSortSurviveRefresh();
     void countdownTicks();
     void logModelTailAndTrim();
@@ -120,6 +122,93 @@ void tst_ConsoleModels::changedCellsReportExactRoles()
     QCOMPARE(changed.at(0).at(0).toModelIndex(), model.index(0, 2));
     QCOMPARE(changed.at(0).at(1).toModelIndex(), model.index(1, 2));
     QCOMPARE(changed.at(0).at(2).value<QList<int>>(), (QList<int>{Qt::DisplayRole, SortRole}));
+}
+
+// The query thread sends only what changed; the model applies an update only on top of the
+// one it was made against.
+void tst_ConsoleModels::updatesFromTheQueryThread()
+{
+    RowTableModel model({QStringLiteral("Name"), QStringLiteral("State"), QStringLiteral("Runs")});
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::Fatal);
+    TableDiffer differ;
+    TableRows rows;
+    for (int i = 0; i < 100; ++i)
+        rows.append(
+            row(QStringLiteral("w%1").arg(i, 3, 10, QLatin1Char('0')), QStringLiteral("idle"), i));
+    const TableUpdate first = differ.update(rows);
+    QVERIFY(first.isFull());
+    QCOMPARE(first.added.size(), 100);
+    QVERIFY(model.applyUpdate(first));
+    QCOMPARE(model.rowCount(), 100);
+
+    // Nothing changed: an empty update.
+    const TableUpdate same = differ.update(rows);
+    QVERIFY(same.isEmpty());
+    QCOMPARE(same.baseVersion, first.version);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    QVERIFY(model.applyUpdate(same));
+    QCOMPARE(changed.count(), 0);
+
+    // One state, one run count, one row gone, one new: only those travel.
+    TableRows next = rows;
+    next[10] = row(QStringLiteral("w010"), QStringLiteral("running"), 10);
+    next[20] = row(QStringLiteral("w020"), QStringLiteral("idle"), 99);
+    next.removeAt(30);
+    next.append(row(QStringLiteral("x"), QStringLiteral("failed"), 0));
+    const TableUpdate update = differ.update(next);
+    QCOMPARE(update.removed, QStringList{QStringLiteral("w030")});
+    QCOMPARE(update.added.size(), 1);
+    QCOMPARE(update.changed.size(), 2);
+    QCOMPARE(update.changed.at(0).key, QStringLiteral("w010"));
+    QCOMPARE(update.changed.at(0).cells.size(), 1);
+    QCOMPARE(update.changed.at(0).cells.at(0).column, 1);
+    QCOMPARE(update.changed.at(0).cells.at(0).changes,
+             int(DisplayChanged | SortChanged | DecorationChanged));
+    QCOMPARE(update.rowCount, 100);
+    QVERIFY(model.applyUpdate(update));
+    QCOMPARE(model.rowCount(), 100);
+    QCOMPARE(model.textAt(model.rowOf(QStringLiteral("w010")), 1), QStringLiteral("running"));
+    QCOMPARE(model.textAt(model.rowOf(QStringLiteral("w020")), 2), QStringLiteral("99"));
+    QCOMPARE(model.rowOf(QStringLiteral("w030")), -1);
+    QVERIFY(model.rowOf(QStringLiteral("x")) >= 0);
+    QCOMPARE(changed.count(), 2);
+    QCOMPARE(changed.at(0).at(2).value<QList<int>>(),
+             (QList<int>{Qt::DisplayRole, SortRole, Qt::DecorationRole}));
+    QCOMPARE(changed.at(1).at(2).value<QList<int>>(), (QList<int>{Qt::DisplayRole, SortRole}));
+    // What the model shows is what the query thread built.
+    for (const TableRow &r : std::as_const(next))
+        for (int c = 0; c < 3; ++c)
+            QCOMPARE(model.textAt(model.rowOf(r.key), c), r.cells.at(c).text);
+
+    // A model cleared meanwhile refuses the next update and changes nothing; the whole table
+    // then puts it right.
+    model.clear();
+    next[0] = row(QStringLiteral("w000"), QStringLiteral("failed"), 0);
+    const TableUpdate stale = differ.update(next);
+    QVERIFY(!model.applyUpdate(stale));
+    QCOMPARE(model.rowCount(), 0);
+    differ.reset();
+    const TableUpdate whole = differ.update(next);
+    QVERIFY(whole.isFull());
+    QVERIFY(whole.version > stale.version);
+    QVERIFY(model.applyUpdate(whole));
+    QCOMPARE(model.rowCount(), 100);
+    QCOMPARE(model.version(), whole.version);
+
+    // A countdown whose deadline stayed keeps the text its ticks gave it.
+    TableRow lock = row(QStringLiteral("lock"), QStringLiteral("held"), 1);
+    lock.cells[2].deadline = 1000000;
+    lock.cells[2].text = QStringLiteral("10 s");
+    RowTableModel locks({QStringLiteral("Name"), QStringLiteral("Status"), QStringLiteral("Left")});
+    TableDiffer lockDiffer;
+    QVERIFY(locks.applyUpdate(lockDiffer.update({lock})));
+    locks.tick(1000000 - 4000);
+    QCOMPARE(locks.textAt(0, 2), QStringLiteral("4 s"));
+    lock.cells[2].text = QStringLiteral("9 s"); // built a moment later
+    const TableUpdate ticking = lockDiffer.update({lock});
+    QVERIFY(ticking.isEmpty());
+    QVERIFY(locks.applyUpdate(ticking));
+    QCOMPARE(locks.textAt(0, 2), QStringLiteral("4 s"));
 }
 
 void tst_ConsoleModels::insertsAndRemovesWithoutReset()
