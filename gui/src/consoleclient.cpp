@@ -80,6 +80,11 @@ void ConsoleClient::requestFullTables()
     post([worker = m_worker] { worker->requestFullTables(); });
 }
 
+void ConsoleClient::setLogFilter(const LogQuery &filter)
+{
+    post([worker = m_worker, filter] { worker->setLogFilter(filter); });
+}
+
 void ConsoleClient::setSelectedWorker(const QString &name)
 {
     post([worker = m_worker, name] { worker->setSelectedWorker(name); });

@@ -28,6 +28,8 @@ public:
     //! The next refresh sends whole tables (a model lost track of the updates).
     void requestFullTables();
     void setSelectedWorker(const QString &worker);
+    //! Filters the log in the query: see QueryWorker::setLogFilter().
+    void setLogFilter(const Warden::LogQuery &filter);
     void setPollInterval(int milliseconds);
     void setBackOff(int firstMilliseconds, int maximumMilliseconds);
 

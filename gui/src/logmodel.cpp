@@ -214,8 +214,8 @@ bool LogFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourcePa
         return false;
     if (severity(line.level) < m_minimumSeverity)
         return false;
-    if (!m_text.isEmpty() && !line.message.contains(m_text, Qt::CaseInsensitive) &&
-        !line.worker.contains(m_text, Qt::CaseInsensitive))
+    // The message only, as the store's query matches it (the worker has a filter of its own).
+    if (!m_text.isEmpty() && !line.message.contains(m_text, Qt::CaseInsensitive))
         return false;
     return true;
 }

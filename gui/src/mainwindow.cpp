@@ -424,13 +424,28 @@ QWidget *MainWindow::buildLogPage()
     filters->addWidget(m_followButton);
     filters->addWidget(exportButton);
     layout->addLayout(filters);
-    connect(m_logNode, &QComboBox::currentTextChanged, m_logProxy,
-            [this](const QString &t) { m_logProxy->setNode(t.trimmed()); });
-    connect(m_logWorker, &QComboBox::currentTextChanged, m_logProxy,
-            [this](const QString &t) { m_logProxy->setWorker(t.trimmed()); });
-    connect(m_logLevel, &QComboBox::currentIndexChanged, m_logProxy,
-            [this](int index) { m_logProxy->setMinimumLevel(index == 3 ? 3 : index); });
-    connect(m_logText, &QLineEdit::textChanged, m_logProxy, &LogFilterProxy::setText);
+    // The proxy filters the lines loaded at once; a moment later (so that typing does not
+    // query on every key) the query thread loads the newest matching lines, however old.
+    m_logFilterDelay = new QTimer(this);
+    m_logFilterDelay->setSingleShot(true);
+    m_logFilterDelay->setInterval(300);
+    connect(m_logFilterDelay, &QTimer::timeout, this, &MainWindow::sendLogFilter);
+    connect(m_logNode, &QComboBox::currentTextChanged, m_logProxy, [this](const QString &t) {
+        m_logProxy->setNode(t.trimmed());
+        m_logFilterDelay->start();
+    });
+    connect(m_logWorker, &QComboBox::currentTextChanged, m_logProxy, [this](const QString &t) {
+        m_logProxy->setWorker(t.trimmed());
+        m_logFilterDelay->start();
+    });
+    connect(m_logLevel, &QComboBox::currentIndexChanged, m_logProxy, [this](int index) {
+        m_logProxy->setMinimumLevel(index);
+        m_logFilterDelay->start();
+    });
+    connect(m_logText, &QLineEdit::textChanged, m_logProxy, [this](const QString &text) {
+        m_logProxy->setText(text);
+        m_logFilterDelay->start();
+    });
 
     m_logView = makeTable(m_logProxy);
     m_logView->setSortingEnabled(false);
@@ -472,6 +487,7 @@ void MainWindow::openStore(const QString &url, const QString &password)
     m_runModel->clear();
     m_auditModel->clear();
     m_chart->setRuns(QString(), {});
+    sendLogFilter();
     m_client->connectTo(url, password);
     m_client->setSelectedWorker(selectedWorker());
     QSettings settings;
@@ -576,6 +592,18 @@ void MainWindow::showConnectDialog()
     });
     m_openDialog = dialog;
     dialog->open();
+}
+
+void MainWindow::sendLogFilter()
+{
+    m_logFilterDelay->stop();
+    static const QtMsgType levels[] = {QtDebugMsg, QtInfoMsg, QtWarningMsg, QtCriticalMsg};
+    LogQuery filter;
+    filter.node = m_logNode->currentText().trimmed();
+    filter.worker = m_logWorker->currentText().trimmed();
+    filter.text = m_logText->text();
+    filter.minimumLevel = levels[qBound(0, m_logLevel->currentIndex(), 3)];
+    m_client->setLogFilter(filter);
 }
 
 void MainWindow::askPassword()

@@ -128,6 +128,8 @@ private:
     void updateActions();
     void onWorkerSelectionChanged();
     void askPassword();
+    //! Hands the log filters to the query (older matching lines load too).
+    void sendLogFilter();
     void tick();
     void nextScreenshot();
 
@@ -176,6 +178,7 @@ private:
     QLabel *m_hostLabel = nullptr;
     QTimer *m_ticker = nullptr;
     QTimer *m_logDrain = nullptr;
+    QTimer *m_logFilterDelay = nullptr;
     QList<StoredLogLine> m_pendingLog;
 
     QHash<QString, QAction *> m_actions;

@@ -133,6 +133,21 @@ void QueryWorker::setSelectedWorker(const QString &worker)
         scheduleRefresh(0);
 }
 
+void QueryWorker::setLogFilter(const LogQuery &filter)
+{
+    if (filter.worker == m_logFilter.worker && filter.node == m_logFilter.node &&
+        filter.text == m_logFilter.text && filter.minimumLevel == m_logFilter.minimumLevel)
+        return;
+    m_logFilter.worker = filter.worker;
+    m_logFilter.node = filter.node;
+    m_logFilter.text = filter.text;
+    m_logFilter.minimumLevel = filter.minimumLevel;
+    m_lastLogId = 0;
+    m_logReset = true;
+    if (m_state == ConnectionState::Connected)
+        scheduleRefresh(0);
+}
+
 void QueryWorker::setPollInterval(int milliseconds)
 {
     m_pollMs = qMax(50, milliseconds);
@@ -219,7 +234,7 @@ void QueryWorker::refresh()
     auto audit = m_backend.store->auditTrail(500);
     if (!audit)
         return fail(audit.errorString());
-    LogQuery logQuery;
+    LogQuery logQuery = m_logFilter;
     logQuery.afterId = m_logReset ? 0 : m_lastLogId;
     logQuery.limit = m_logReset ? 2000 : 20000;
     auto log = m_backend.store->logLines(logQuery);

@@ -74,6 +74,11 @@ public Q_SLOTS:
     //! The next refresh sends whole tables (a model lost track of the updates).
     void requestFullTables();
     void setSelectedWorker(const QString &worker);
+    /*!
+        Only log lines that match \a filter (worker, node, text, minimum level; its id and
+        limit are ignored): the tail starts over with the newest matching lines, however old.
+    */
+    void setLogFilter(const Warden::LogQuery &filter);
     void setPollInterval(int milliseconds);
     void setBackOff(int firstMilliseconds, int maximumMilliseconds);
 
@@ -106,6 +111,7 @@ private:
     QString m_url;
     QString m_password;
     QString m_selectedWorker;
+    LogQuery m_logFilter;
     void resetTables();
 
     RowBuilder m_builder;

@@ -26,6 +26,7 @@
 #include <QtTest/QtTest>
 #include <QtWidgets/QAbstractButton>
 #include <QtWidgets/QApplication>
+#include <QtWidgets/QComboBox>
 #include <QtWidgets/QHeaderView>
 #include <QtWidgets/QLineEdit>
 #include <QtWidgets/QMessageBox>
@@ -83,6 +84,7 @@ private slots:
     void recoversAfterOutage_postgresql();
     void layoutAndFiltersPersist();
     void hostModeRunsConfigWorkers();
+    void logFiltersReachTheQuery();
     void hostModeRefusesBrokenConfig();
 
 private:
@@ -549,6 +551,89 @@ command = ["sleep", "120"]
     QVERIFY(nodes.isOk());
     for (const NodeInfo &node : nodes.value())
         QVERIFY2(node.id != QLatin1String("desk"), "the hosted node is still registered");
+}
+
+// The log filters go into the store's query: a matching line older than the loaded tail is
+// found.
+void tst_Console::logFiltersReachTheQuery()
+{
+    {
+        DatabaseOptions options;
+        options.maximumQueuedLogLines = 10000;
+        auto db = Database::open(m_url, options);
+        QVERIFY2(db.isOk(), qPrintable(db.errorString()));
+        const QDateTime start = QDateTime::currentDateTimeUtc().addSecs(-60);
+        for (int i = 0; i < 3000; ++i) {
+            LogLine line;
+            line.time = start.addMSecs(i);
+            line.level = QtInfoMsg;
+            line.node = i % 2 ? QStringLiteral("node-a") : QStringLiteral("node-b");
+            line.worker = QStringLiteral("busy");
+            line.message = QStringLiteral("line %1").arg(i);
+            if (i == 5) {
+                line.level = QtWarningMsg;
+                line.node = QStringLiteral("node-z");
+                line.worker = QStringLiteral("quiet");
+                line.message = QStringLiteral("the Needle in the haystack");
+            }
+            db.value().store()->appendLog(line);
+        }
+        QVERIFY(db.value().store()->flush(30s));
+    }
+    m_window = std::make_unique<MainWindow>();
+    MainWindow &w = *m_window;
+    w.client()->setPollInterval(200);
+    w.show();
+    w.openStore(m_url);
+    w.setView(MainWindow::View::Log);
+    // The tail: the newest 2,000 lines, without the old one.
+    QTRY_COMPARE_WITH_TIMEOUT(w.logModel()->rowCount(), 2000, 10000);
+    auto hasNeedle = [&w] {
+        for (int r = 0; r < w.logModel()->rowCount(); ++r)
+            if (w.logModel()->lineAt(r).line.message.contains(QStringLiteral("Needle")))
+                return true;
+        return false;
+    };
+    QVERIFY(!hasNeedle());
+    QLineEdit *text = nullptr;
+    for (QLineEdit *edit : w.findChildren<QLineEdit *>())
+        if (edit->placeholderText() == QLatin1String("Filter the log text"))
+            text = edit;
+    QVERIFY(text);
+
+    // Text (any case), through the store's query.
+    text->setText(QStringLiteral("needle"));
+    QTRY_VERIFY_WITH_TIMEOUT(hasNeedle(), 5000);
+    QTRY_COMPARE(w.logModel()->rowCount(), 1);
+    QCOMPARE(w.logProxy()->rowCount(), 1);
+
+    // Worker, node and level: each alone finds it among the old lines too.
+    text->clear();
+    QTRY_COMPARE_WITH_TIMEOUT(w.logModel()->rowCount(), 2000, 5000);
+    QVERIFY(!hasNeedle());
+    const QList<QComboBox *> boxes = w.findChildren<QComboBox *>();
+    QComboBox *worker = nullptr, *node = nullptr, *level = nullptr;
+    for (QComboBox *box : boxes) {
+        if (!box->isEditable() && box->count() == 4)
+            level = box;
+        else if (box->isEditable() &&
+                 box->lineEdit()->placeholderText() == QLatin1String("any worker"))
+            worker = box;
+        else if (box->isEditable() &&
+                 box->lineEdit()->placeholderText() == QLatin1String("any node"))
+            node = box;
+    }
+    QVERIFY(worker && node && level);
+    worker->setCurrentText(QStringLiteral("quiet"));
+    QTRY_VERIFY_WITH_TIMEOUT(hasNeedle(), 5000);
+    QTRY_COMPARE(w.logModel()->rowCount(), 1);
+    worker->setCurrentText(QString());
+    node->setCurrentText(QStringLiteral("node-z"));
+    QTRY_VERIFY_WITH_TIMEOUT(hasNeedle() && w.logModel()->rowCount() == 1, 5000);
+    node->setCurrentText(QString());
+    level->setCurrentIndex(2); // warnings and above
+    QTRY_VERIFY_WITH_TIMEOUT(hasNeedle() && w.logModel()->rowCount() == 1, 5000);
+    QCOMPARE(w.logProxy()->rowCount(), 1);
 }
 
 void tst_Console::hostModeRefusesBrokenConfig()
