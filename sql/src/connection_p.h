@@ -69,6 +69,12 @@ public:
     bool begin(QString *error);
     bool commit(QString *error);
     void rollback();
+    /*!
+        SQLite: when this session created the database file, it was set up without syncing
+        each step (see open()); this makes it durable with one checkpoint and returns the
+        session to synchronous=NORMAL. A no-op otherwise. The schema migration calls it.
+    */
+    bool finishNewFile(QString *error);
 
     SqlSession(std::shared_ptr<const SqlConfig> config, QString name);
     ~SqlSession();
@@ -86,6 +92,7 @@ private:
     QString m_lastError;
     QSqlError m_lastSqlError;
     bool m_inTransaction = false;
+    bool m_isNewFile = false;
 };
 
 namespace SqlText {

@@ -174,6 +174,16 @@ Result<int> apply(const SqlConfig &config)
     auto fail = [&](const QString &what) {
         return R::failure(QStringLiteral("schema of %1: %2").arg(where, what));
     };
+    // Whatever happens below, a new SQLite file leaves this function durable.
+    struct NewFile
+    {
+        SqlSession *session;
+        ~NewFile()
+        {
+            QString ignored;
+            session->finishNewFile(&ignored);
+        }
+    } newFile{session};
 
     if (!session->begin(&error))
         return fail(QStringLiteral("cannot take the migration lock: %1").arg(error));
