@@ -606,7 +606,7 @@ void MainWindow::sendLogFilter()
     m_client->setLogFilter(filter);
 }
 
-void MainWindow::askPassword()
+void MainWindow::askPassword(const QString &url)
 {
     auto *dialog = new QInputDialog(this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
@@ -614,7 +614,6 @@ void MainWindow::askPassword()
     dialog->setLabelText(
         tr("Password for %1\n(kept in memory only):").arg(m_client->description()));
     dialog->setTextEchoMode(QLineEdit::Password);
-    const QString url = m_client->url();
     connect(dialog, &QInputDialog::textValueSelected, this,
             [this, url](const QString &password) { openStore(url, password); });
     m_openDialog = dialog;
@@ -953,8 +952,10 @@ void MainWindow::onConnectionState(ConnectionState state, const QString &descrip
         if (!m_passwordAsked && ConnectDialog::isPostgreSql(m_client->url()) &&
             error.contains(QLatin1String("password"), Qt::CaseInsensitive)) {
             m_passwordAsked = true;
+            // disconnectFromStore() forgets the URL: ask for the one that failed.
+            const QString url = m_client->url();
             m_client->disconnectFromStore();
-            askPassword();
+            askPassword(url);
         }
         break;
     }

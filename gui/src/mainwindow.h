@@ -127,7 +127,8 @@ private:
     void onHostState(ConsoleHost::State state, const QString &message);
     void updateActions();
     void onWorkerSelectionChanged();
-    void askPassword();
+    //! Asks for the password of \a url, then connects again with it (kept in memory only).
+    void askPassword(const QString &url);
     //! Hands the log filters to the query (older matching lines load too).
     void sendLogFilter();
     void tick();

@@ -19,6 +19,7 @@
 #include <warden/sql/sqllockmanager.h>
 #include <warden/sql/sqlstore.h>
 
+#include <QtCore/QDirIterator>
 #include <QtCore/QProcess>
 #include <QtCore/QSettings>
 #include <QtCore/QStandardPaths>
@@ -28,6 +29,7 @@
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QComboBox>
 #include <QtWidgets/QHeaderView>
+#include <QtWidgets/QInputDialog>
 #include <QtWidgets/QLineEdit>
 #include <QtWidgets/QMessageBox>
 #include <QtWidgets/QTableView>
@@ -85,6 +87,7 @@ private slots:
     void layoutAndFiltersPersist();
     void hostModeRunsConfigWorkers();
     void logFiltersReachTheQuery();
+    void passwordPromptAfterAuthenticationError();
     void hostModeRefusesBrokenConfig();
 
 private:
@@ -634,6 +637,72 @@ void tst_Console::logFiltersReachTheQuery()
     level->setCurrentIndex(2); // warnings and above
     QTRY_VERIFY_WITH_TIMEOUT(hasNeedle() && w.logModel()->rowCount() == 1, 5000);
     QCOMPARE(w.logProxy()->rowCount(), 1);
+}
+
+// A PostgreSQL server that wants a password the console cannot find: the console asks for it,
+// connects with it, and writes it nowhere.
+void tst_Console::passwordPromptAfterAuthenticationError()
+{
+    const QString url = qEnvironmentVariable("WARDEN_TEST_PG_URL");
+    const QString passFile = qEnvironmentVariable("PGPASSFILE");
+    if (url.isEmpty() || passFile.isEmpty()) {
+        if (isCi())
+            QFAIL("WARDEN_TEST_PG_URL and PGPASSFILE are not set: start a server with "
+                  "tests/sql/pg-server.sh start DIR and eval its output (./dev test does)");
+        QSKIP("WARDEN_TEST_PG_URL is not set: start a server with tests/sql/pg-server.sh");
+    }
+    QFile file(passFile);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString password =
+        QString::fromUtf8(file.readLine().trimmed()).section(QLatin1Char(':'), 4);
+    QVERIFY(password.size() >= 8);
+    // No password anywhere libpq or the console would look.
+    struct Restore
+    {
+        QByteArray passFile;
+        ~Restore() { qputenv("PGPASSFILE", passFile); }
+    } restore{passFile.toLocal8Bit()};
+    qputenv("PGPASSFILE", m_dir.filePath(QStringLiteral("no-such-passfile")).toLocal8Bit());
+    qunsetenv("PGPASSWORD");
+    qunsetenv("WARDEN_DB_PASSWORD");
+
+    m_window = std::make_unique<MainWindow>();
+    MainWindow &w = *m_window;
+    w.client()->setBackOff(200, 1000);
+    w.show();
+    w.openStore(url);
+    QInputDialog *prompt = nullptr;
+    QTRY_VERIFY_WITH_TIMEOUT((prompt = w.findChild<QInputDialog *>()) != nullptr, 15000);
+    QCOMPARE(prompt->textEchoMode(), QLineEdit::Password);
+    QVERIFY2(prompt->labelText().contains(QStringLiteral("127.0.0.1")),
+             qPrintable(prompt->labelText()));
+    QCOMPARE(w.client()->state(), ConnectionState::Disconnected);
+    prompt->setTextValue(password);
+    prompt->accept();
+    QTRY_COMPARE_WITH_TIMEOUT(w.client()->state(), ConnectionState::Connected, 15000);
+    QVERIFY(!w.isBannerVisible());
+    // Kept in memory only: not in the process environment, not in the settings, not in the
+    // URL the console shows and remembers.
+    QVERIFY(qEnvironmentVariable("WARDEN_CONSOLE_DB_PASSWORD").isEmpty());
+    QVERIFY(!w.client()->url().contains(password));
+    QVERIFY(!w.client()->description().contains(password));
+    w.close();
+    m_window.reset();
+    QSettings().sync();
+    QDirIterator files(m_dir.path(), QDir::Files | QDir::Hidden, QDirIterator::Subdirectories);
+    int checked = 0;
+    while (files.hasNext()) {
+        QFile written(files.next());
+        QVERIFY(written.open(QIODevice::ReadOnly));
+        QVERIFY2(!written.readAll().contains(password.toUtf8()), qPrintable(written.fileName()));
+        ++checked;
+    }
+    QVERIFY(checked > 0); // the settings file at least
+    QVERIFY(QSettings()
+                .value(QStringLiteral("connections/recent"))
+                .toStringList()
+                .contains(url.section(QLatin1Char('?'), 0, 0), Qt::CaseSensitive) ||
+            QSettings().value(QStringLiteral("connections/recent")).toStringList().contains(url));
 }
 
 void tst_Console::hostModeRefusesBrokenConfig()
