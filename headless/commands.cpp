@@ -24,10 +24,15 @@
 #include <QtCore/QThread>
 #include <QtCore/QTimeZone>
 
+#include <cerrno>
+#include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <optional>
 
 #ifdef Q_OS_UNIX
+#include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 #endif
 
@@ -640,7 +645,39 @@ int runs(Database &db, const CommandLine &cl)
     return ExitSuccess;
 }
 
-volatile std::sig_atomic_t interrupted = 0;
+#ifdef Q_OS_UNIX
+int followSignalPipe[2] = {-1, -1};
+
+void onFollowSignal(int)
+{
+    const int saved = errno;
+    const char byte = 1;
+    [[maybe_unused]] const ssize_t n = ::write(followSignalPipe[1], &byte, 1);
+    errno = saved;
+}
+#endif
+
+/*!
+    Waits up to \a interval for the next look at the log. False when following should end:
+    SIGINT or SIGTERM came, or whoever read stdout has gone (a closed pipe).
+*/
+bool waitToFollow(std::chrono::milliseconds interval)
+{
+#ifdef Q_OS_UNIX
+    pollfd fds[2] = {{followSignalPipe[0], POLLIN, 0}, {STDOUT_FILENO, 0, 0}};
+    int ready = 0;
+    do {
+        ready = ::poll(fds, 2, int(interval.count()));
+    } while (ready < 0 && errno == EINTR);
+    if (fds[0].revents)
+        return false;
+    // A pipe whose reader closed reports POLLERR; a terminal or a file reports nothing.
+    return !(fds[1].revents & (POLLERR | POLLHUP | POLLNVAL));
+#else
+    QThread::msleep(quint32(interval.count()));
+    return true;
+#endif
+}
 
 int log(Database &db, const CommandLine &cl)
 {
@@ -650,10 +687,20 @@ int log(Database &db, const CommandLine &cl)
     if (const int code = parseCount(cl, QStringLiteral("limit"), 50, &query.limit))
         return code;
     const bool follow = cl.has(QStringLiteral("follow"));
+#ifdef Q_OS_UNIX
     if (follow) {
-        std::signal(SIGINT, [](int) { interrupted = 1; });
-        std::signal(SIGTERM, [](int) { interrupted = 1; });
+        // SIGINT and SIGTERM end the loop in an orderly way (exit 0); a closed pipe too, seen
+        // by poll() or as a failed write (EPIPE, with SIGPIPE ignored).
+        if (::pipe2(followSignalPipe, O_CLOEXEC | O_NONBLOCK) != 0)
+            return fail(ExitFailure, QStringLiteral("log --follow: cannot create a pipe"));
+        struct sigaction action = {};
+        action.sa_handler = onFollowSignal;
+        sigemptyset(&action.sa_mask);
+        ::sigaction(SIGINT, &action, nullptr);
+        ::sigaction(SIGTERM, &action, nullptr);
+        std::signal(SIGPIPE, SIG_IGN);
     }
+#endif
     auto show = [&](const QList<StoredLogLine> &lines) {
         for (const StoredLogLine &l : lines) {
             if (cl.isJson()) {
@@ -678,11 +725,10 @@ int log(Database &db, const CommandLine &cl)
     if (!first.isOk())
         return storeError(QStringLiteral("log lines"), first.errorString());
     show(first.value());
-    while (follow && !interrupted) {
-        for (int i = 0; i < 10 && !interrupted; ++i)
-            QThread::msleep(100);
-        if (interrupted)
-            break;
+    // The store does not announce new log lines (PostgreSQL notifies only lease releases
+    // and settings changes), so both backends are polled, once a second: new lines show up
+    // within a second, and an idle follower wakes up once a second.
+    while (follow && !std::ferror(stdout) && waitToFollow(std::chrono::seconds(1))) {
         query.limit = 1000;
         const auto more = db.store()->logLines(query);
         if (more.isOk())

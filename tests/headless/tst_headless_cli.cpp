@@ -35,6 +35,7 @@ private slots:
     void serviceInstallVerifyUninstall_data();
     void serviceInstallVerifyUninstall();
     void runWithBadDatabaseOptionIsUsage();
+    void logFollowEnds();
 
 private:
     QTemporaryDir m_dir;
@@ -676,6 +677,34 @@ void tst_HeadlessCli::runWithBadDatabaseOptionIsUsage()
                               QStringLiteral("--database"), QStringLiteral("bogus://x")});
     QCOMPARE(bogus.exitCode, 64);
     QVERIFY2(bogus.err.contains("--database"), bogus.err.constData());
+}
+
+void tst_HeadlessCli::logFollowEnds()
+{
+    // SIGTERM and SIGINT end `log --follow` with exit code 0.
+    for (const int signal : {SIGTERM, SIGINT}) {
+        QProcess follower;
+        follower.start(binary(), {QStringLiteral("log"), QStringLiteral("--follow"),
+                                  QStringLiteral("--limit"), QStringLiteral("1"),
+                                  QStringLiteral("--config"), m_config});
+        QVERIFY(follower.waitForStarted(10000));
+        // Once the existing line is out, it is following.
+        QVERIFY(follower.waitForReadyRead(10000));
+        ::kill(pid_t(follower.processId()), signal);
+        QVERIFY(follower.waitForFinished(10000));
+        QCOMPARE(follower.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(follower.exitCode(), 0);
+    }
+    // Its reader goes away after the first line: it ends too, although no new line comes.
+    QProcess pipeline;
+    pipeline.start(QStringLiteral("/bin/sh"),
+                   {QStringLiteral("-c"),
+                    QStringLiteral("{ \"$0\" log --follow --limit 1 --config \"$1\"; "
+                                   "echo \"warden exited $?\" >&2; } | head -n 1"),
+                    binary(), m_config});
+    QVERIFY(pipeline.waitForFinished(15000));
+    QCOMPARE(pipeline.exitCode(), 0);
+    QCOMPARE(pipeline.readAllStandardError().trimmed(), QByteArray("warden exited 0"));
 }
 
 QTEST_GUILESS_MAIN(tst_HeadlessCli)
