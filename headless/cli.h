@@ -42,5 +42,7 @@ int serviceCommand(const CommandLine &commandLine); // systemdunit.cpp / windows
 int adminCommand(const CommandLine &commandLine);   // commands.cpp
 QString helpText();                                 // main.cpp
 QString configPath(const CommandLine &commandLine); // commands.cpp
+//! What to do when the database cannot be opened; \a configFile empty: it came from --database.
+QString databaseHint(const QString &configFile); // main.cpp
 
 } // namespace Warden::Headless

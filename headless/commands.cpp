@@ -154,9 +154,12 @@ std::optional<Database> openDatabase(const CommandLine &commandLine, int *exitCo
     options.applicationName = QStringLiteral("warden-cli");
     auto database = Database::open(url, options);
     if (!database.isOk()) {
-        *exitCode = fail(ExitUnavailable,
-                         QStringLiteral("cannot open the database %1: %2")
-                             .arg(parsed.value().toDisplayString(), database.errorString()));
+        *exitCode =
+            fail(ExitUnavailable, QStringLiteral("cannot open the database %1: %2\n  hint: %3")
+                                      .arg(parsed.value().toDisplayString(), database.errorString(),
+                                           databaseHint(commandLine.has(QStringLiteral("database"))
+                                                            ? QString()
+                                                            : configPath(commandLine))));
         return std::nullopt;
     }
     return database.value();

@@ -24,6 +24,16 @@ void print(const QString &text)
     std::fflush(stdout);
 }
 
+QString databaseHint(const QString &configFile)
+{
+    return QStringLiteral("check that the database server is running and reachable from here, "
+                          "the URL (%1) and the password source (WARDEN_DB_PASSWORD, "
+                          "password_file, ~/.pgpass)")
+        .arg(configFile.isEmpty()
+                 ? QStringLiteral("--database")
+                 : QStringLiteral("database in [host] of %1, or --database").arg(configFile));
+}
+
 void printError(const QString &text)
 {
     std::fputs(text.toLocal8Bit().constData(), stderr);

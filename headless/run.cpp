@@ -133,7 +133,10 @@ int Runner::start(const Config &config)
     if (!m_service.start(config, m_databaseOverride, &error, &kind)) {
         switch (kind) {
         case Service::ErrorKind::Database:
-            return fail(ExitUnavailable, error);
+            return fail(ExitUnavailable,
+                        QStringLiteral("%1\n  hint: %2")
+                            .arg(error, databaseHint(m_databaseOverride.isEmpty() ? m_configPath
+                                                                                  : QString())));
         case Service::ErrorKind::Config:
             return fail(ExitConfig, error);
         default:

@@ -375,6 +375,16 @@ void tst_HeadlessCli::databaseUnreachable()
                   "\"\n[workers.a]\ntype = \"command\"\nevery = \"1m\"\ncommand = [\"true\"]\n");
     const Output running = run({QStringLiteral("run"), QStringLiteral("--config"), path});
     QCOMPARE(running.exitCode, 69);
+    // Both say what to do, and where the URL came from.
+    if (message == "cannot open the database") {
+        const Output status = run({QStringLiteral("status"), QStringLiteral("--config"), path});
+        for (const Output *output : {&status, &running}) {
+            QVERIFY2(output->err.contains("hint: check that the database server is running"),
+                     output->err.constData());
+            QVERIFY2(output->err.contains("database in [host] of " + QFile::encodeName(path)),
+                     output->err.constData());
+        }
+    }
 }
 
 void tst_HeadlessCli::listingsAsJson()
