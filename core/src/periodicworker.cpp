@@ -80,7 +80,7 @@ void PeriodicWorkerPrivate::ensureTimers()
     if (ticks)
         return;
     ticks = TickScheduler::forCurrentThread();
-    tickSlot = ticks->addSlot([this] { onTick(); });
+    tickSlot = ticks->addSlot([this] { onTick(); }, runtime ? runtime->runs : nullptr);
     inbox = ticks->inbox();
 }
 
@@ -309,15 +309,16 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
     record.scheduledAt = scheduledWall;
     record.manual = manual;
     record.fencingToken = lockMode == LockMode::Leader ? leaderLease.fencingToken : 0;
-    const StopSource stopSource = beginRun(record);
+    // A per-run lock: the lease this node kept since its last tick; this run continues with it.
+    Lease held;
+    StopSource stopSource = beginRun(record, lockMode == LockMode::PerRun ? &held : nullptr);
     setState(WorkerState::Running);
     Q_EMIT q_ptr->runStarted(record.runId, scheduledWall);
     if (runTimeout.count() > 0)
         startTimeoutTimer();
 
-    std::shared_ptr<HostRuntime> rt = runtime;
     const LockMode mode = lockMode;
-    const QString lock = effectiveLockName();
+    QString lock = mode == LockMode::None ? QString() : effectiveLockName();
     // A per-run lease is kept after a scheduled run until shortly before this worker's next
     // tick, so that a node whose tick of the same time comes a little later (another grid,
     // a clock a little off, a slower start) finds it taken and skips: one node per tick.
@@ -333,14 +334,10 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
     // The result must be back in this thread in time to arm the next tick.
     const SteadyClock::time_point resultBy =
         hasNext ? nextDeadline - TickScheduler::kPreciseWindow : SteadyClock::time_point::max();
-    Lease held; // the lease this node kept since its last tick: this run continues with it
-    {
-        std::lock_guard<std::mutex> guard(runMutex);
-        held = heldLease;
-        heldLease = Lease();
-    }
-    auto job = [this, rt, record, stopSource, scheduled, mode, lock, holdUntil, holdAfterRun, held,
-                resultBy]() mutable {
+    // Moved, not copied, into the run: strings shared between threads cost more to copy.
+    auto job = [this, rt = runtime, record = std::move(record), stopSource = std::move(stopSource),
+                scheduled, mode, lock = std::move(lock), holdUntil, holdAfterRun,
+                held = std::move(held), resultBy]() mutable {
         const auto sentAt = SteadyClock::now();
         int trackId = 0;
         Lease lease;
@@ -375,13 +372,17 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         data.scheduledAt = record.scheduledAt;
         data.scheduledSteady = scheduled;
         data.fencingToken = record.fencingToken;
-        data.lockName = mode == LockMode::None ? QString() : lock;
+        data.lockName = lock;
         data.manual = record.manual;
         data.startedSteady = SteadyClock::now();
         data.startedAt = wallNow();
         record.startedAt = data.startedAt;
         RunContext context(std::move(data), stopSource.token());
-        context.setLogSink(logSink());
+        // This run holds the runtime (rt) until it ends: the sink need not.
+        context.setLogSink(
+            [runtime = rt.get()](const RunContext &c, QtMsgType level, const QString &message) {
+                runtime->log(level, c.workerName(), c.runId(), message);
+            });
 
         QString failure;
         try {

@@ -76,13 +76,9 @@ namespace {
 struct Staged
 {
     int depth = 0;
-    struct Item
-    {
-        RunExecutor *executor;
-        std::function<void()> task;
-        std::chrono::steady_clock::time_point notBefore;
-    };
-    std::vector<Item> tasks;
+    // Kept between bursts, with their capacity.
+    std::vector<RunExecutor *> executors;
+    std::vector<RunExecutor::Task> tasks;
 };
 thread_local Staged t_staged;
 } // namespace
@@ -96,18 +92,21 @@ RunExecutor::BatchScope::~BatchScope()
 {
     if (--t_staged.depth > 0 || t_staged.tasks.empty())
         return;
-    auto staged = std::move(t_staged.tasks);
-    t_staged.tasks.clear();
     const auto now = Clock::now();
-    // Usually one executor; group consecutive tasks of the same one.
-    std::vector<Task> group;
-    for (size_t i = 0; i < staged.size(); ++i) {
-        group.push_back(Task{std::move(staged[i].task), now, staged[i].notBefore});
-        if (i + 1 == staged.size() || staged[i + 1].executor != staged[i].executor) {
-            staged[i].executor->submitAll(std::move(group));
-            group.clear();
+    auto &tasks = t_staged.tasks;
+    auto &executors = t_staged.executors;
+    for (Task &task : tasks)
+        task.queuedAt = now;
+    // Usually one executor; hand consecutive tasks of the same one over together.
+    size_t begin = 0;
+    for (size_t i = 0; i < tasks.size(); ++i) {
+        if (i + 1 == tasks.size() || executors[i + 1] != executors[i]) {
+            executors[i]->submitAll(tasks.data() + begin, tasks.data() + i + 1);
+            begin = i + 1;
         }
     }
+    tasks.clear();
+    executors.clear();
 }
 
 void RunExecutor::submit(std::function<void()> task)
@@ -118,12 +117,12 @@ void RunExecutor::submit(std::function<void()> task)
 void RunExecutor::submitAt(std::function<void()> task, Clock::time_point notBefore)
 {
     if (t_staged.depth > 0) {
-        t_staged.tasks.push_back(Staged::Item{this, std::move(task), notBefore});
+        t_staged.executors.push_back(this);
+        t_staged.tasks.push_back(Task{std::move(task), Clock::time_point(), notBefore});
         return;
     }
-    std::vector<Task> one;
-    one.push_back(Task{std::move(task), Clock::now(), notBefore});
-    submitAll(std::move(one));
+    Task one{std::move(task), Clock::now(), notBefore};
+    submitAll(&one, &one + 1);
 }
 
 int RunExecutor::stuckRunnersLocked(Clock::time_point now) const
@@ -134,20 +133,65 @@ int RunExecutor::stuckRunnersLocked(Clock::time_point now) const
     return stuck;
 }
 
-void RunExecutor::submitAll(std::vector<Task> tasks)
+void RunExecutor::submitAll(Task *first, Task *last)
 {
     std::unique_lock<std::mutex> lock(m_mutex);
-    for (Task &task : tasks)
-        m_queue.push_back(std::move(task));
+    for (Task *task = first; task != last; ++task)
+        m_queue.push_back(std::move(*task));
     // A runner that is awake takes it; only when none is do we wake (or start) one. A runner
     // stuck in a long run does not count as awake.
     const int awake = m_runners - m_idle + m_pendingWakes - stuckRunnersLocked(Clock::now());
     if (awake == 0)
         wakeOrSpawnLocked();
+    // A run queued alone while nothing runs is taken at once: nothing to watch. Otherwise runs
+    // wait behind others; unless a scheduler thread watches, the monitor must.
+    if (m_watchers == 0 && (m_queue.size() > 1 || m_active > 0))
+        wakeMonitorLocked();
+}
+
+void RunExecutor::wakeMonitorLocked()
+{
     if (m_monitorWaiting) {
         m_monitorWaiting = false;
         m_monitorWake.notify_one();
     }
+}
+
+void RunExecutor::watch()
+{
+    thread_local std::vector<Completion> completions;
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_lastWatch = Clock::now();
+    checkLocked(lock, completions);
+}
+
+void RunExecutor::setWatching(bool watching)
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (watching) {
+        ++m_watchers;
+        m_lastWatch = Clock::now();
+        return;
+    }
+    if (--m_watchers == 0 && needsWatchLocked())
+        wakeMonitorLocked();
+}
+
+void RunExecutor::checkLocked(std::unique_lock<std::mutex> &lock,
+                              std::vector<Completion> &completions)
+{
+    const auto now = Clock::now();
+    if (!m_pending.empty() && now - m_pending.front().at >= kHandOver) {
+        // A runner went on to a long run while results wait: hand them back now.
+        completions.swap(m_pending);
+        lock.unlock();
+        deliver(completions);
+        lock.lock();
+    }
+    // The oldest queued run has waited past the hand-over limit: the awake runners are busy
+    // (a long run, or more work than they do). Add one.
+    if (!m_queue.empty() && now - m_queue.front().queuedAt >= kHandOver && m_pendingWakes == 0)
+        wakeOrSpawnLocked();
 }
 
 void RunExecutor::complete(const std::shared_ptr<CompletionInbox> &inbox,
@@ -159,20 +203,21 @@ void RunExecutor::complete(const std::shared_ptr<CompletionInbox> &inbox,
     m_pending.push_back(Completion{inbox, std::move(callback), now, latest});
 }
 
-void RunExecutor::deliver(std::vector<Completion> completions)
+void RunExecutor::deliver(std::vector<Completion> &completions)
 {
     // One post per inbox and batch.
-    std::vector<std::function<void()>> batch;
+    thread_local std::vector<std::function<void()>> batch;
     auto latest = Clock::time_point::max();
     for (size_t i = 0; i < completions.size(); ++i) {
         batch.push_back(std::move(completions[i].callback));
         latest = std::min(latest, completions[i].latest);
         if (i + 1 == completions.size() || completions[i + 1].inbox != completions[i].inbox) {
-            completions[i].inbox->postAll(std::move(batch), latest);
+            completions[i].inbox->postAll(batch, latest);
             batch.clear();
             latest = Clock::time_point::max();
         }
     }
+    completions.clear();
 }
 
 void RunExecutor::wakeOrSpawnLocked()
@@ -211,6 +256,7 @@ void RunExecutor::runnerLoop()
         m_busySince.push_back(Clock::time_point());
     }
     m_freeSlot[slot] = false;
+    std::vector<Completion> completions;
     for (;;) {
         if (m_queue.empty()) {
             if (m_quit)
@@ -245,10 +291,9 @@ void RunExecutor::runnerLoop()
         m_busySince[slot] = Clock::time_point();
         if (m_queue.empty() && !m_pending.empty()) {
             // Nothing more to do here: hand the results back, one wake-up per thread.
-            std::vector<Completion> completions;
-            completions.swap(m_pending);
+            completions.swap(m_pending); // m_pending keeps the capacity of the last batch
             lock.unlock();
-            deliver(std::move(completions));
+            deliver(completions);
             lock.lock();
         }
         if (m_queue.empty() && m_active == 0 && m_pending.empty())
@@ -263,32 +308,25 @@ void RunExecutor::runnerLoop()
 
 void RunExecutor::monitorLoop()
 {
-    // Checks the queue every other hand-over limit while work comes in, and sleeps until
-    // notified once it has seen nothing queued for a while: a busy executor costs the monitor
-    // at most a thousand wake-ups a second, and submit() need not wake it each time.
-    constexpr int kIdleChecksBeforeSleep = 50;
     std::unique_lock<std::mutex> lock(m_mutex);
-    int idleChecks = 0;
+    std::vector<Completion> completions;
     while (!m_quit) {
-        if (!m_pending.empty() && Clock::now() - m_pending.front().at >= kHandOver) {
-            // A runner went on to a long run while results wait: hand them back now.
-            std::vector<Completion> completions;
-            completions.swap(m_pending);
-            lock.unlock();
-            deliver(std::move(completions));
-            lock.lock();
-            continue;
-        }
-        if (!m_queue.empty() || !m_pending.empty()) {
-            idleChecks = 0;
-            // The oldest queued run has waited past the hand-over limit: the awake runners
-            // are busy (a long run, or more work than they do). Add one.
-            if (Clock::now() - m_queue.front().queuedAt >= kHandOver && m_pendingWakes == 0)
-                wakeOrSpawnLocked();
-        } else if (++idleChecks > kIdleChecksBeforeSleep) {
+        checkLocked(lock, completions);
+        if (m_quit)
+            break;
+        if (!needsWatchLocked()) {
+            // Nothing waits: sleep until submitAll() or setWatching() says something does.
             m_monitorWaiting = true;
             m_monitorWake.wait(lock, [this] { return m_quit || !m_monitorWaiting; });
-            idleChecks = 0;
+            continue;
+        }
+        if (m_watchers > 0 && Clock::now() - m_lastWatch < kWatchHorizon + kHandOver) {
+            // Scheduler threads look often enough; make sure now and then that they still do
+            // (one could be held up in a slot connected to a worker's signal).
+            m_monitorWaiting = true;
+            m_monitorWake.wait_for(lock, kWatchCheck,
+                                   [this] { return m_quit || !m_monitorWaiting; });
+            m_monitorWaiting = false;
             continue;
         }
         // Every 2 ms: a run held up behind a blocking one starts within 3 ms.

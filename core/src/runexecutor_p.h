@@ -29,8 +29,14 @@ class CompletionInbox;
     work than one runner does). So runs that come together cost one wake-up, and a run that
     blocks for minutes delays the others by at most the hand-over limit.
 
-    A monitor thread watches the queue, once per hand-over limit, and only while there is
-    work; runners that stayed idle for the expiry time end.
+    Someone must look at the queue while runs wait behind a run in progress, to hand them to
+    another runner should that run block. A monitor thread does, every other hand-over limit
+    and only while runs wait or results are held back. A thread that hands runs over often
+    can look instead (watch()): a busy scheduler thread wakes up every millisecond or so
+    anyway, and while it says it will look again soon (setWatching()), the monitor sleeps,
+    waking only now and then to make sure it still does. So a busy host pays nothing for the
+    monitor, and a quiet one only while a run waits. Runners that stayed idle for the expiry
+    time end.
 */
 class RunExecutor
 {
@@ -66,6 +72,16 @@ public:
     */
     void complete(const std::shared_ptr<CompletionInbox> &inbox, std::function<void()> callback,
                   Clock::time_point neededBy = Clock::time_point::max());
+    /*!
+        Does the monitor's checks now: hands queued runs that waited past the hand-over limit
+        to another runner, and results held back as long to their threads. Thread-safe.
+    */
+    void watch();
+    /*!
+        The calling thread will, or will no longer, call watch() again within about
+        kWatchHorizon. Calls must alternate, starting with true.
+    */
+    void setWatching(bool watching);
     void setMaximumThreads(int count);
     int maximumThreads() const;
     //! Threads that exist now (runners and the monitor).
@@ -85,17 +101,23 @@ public:
     */
     static constexpr std::chrono::microseconds kResultDelay{2000};
     static constexpr std::chrono::seconds kExpiry{60};
+    //! How soon a thread that watches looks again, at most (see setWatching()).
+    static constexpr std::chrono::microseconds kWatchHorizon{2000};
+    //! While threads watch, the monitor checks this often that they still do.
+    static constexpr std::chrono::milliseconds kWatchCheck{20};
 
-private:
     struct Task
     {
         std::function<void()> function;
         Clock::time_point queuedAt;
         Clock::time_point notBefore;
     };
+
+private:
     //! Runners inside one run for longer than the hand-over limit: they take nothing new.
     int stuckRunnersLocked(Clock::time_point now) const;
-    void submitAll(std::vector<Task> tasks);
+    //! Moves the tasks in [first, last) to the queue.
+    void submitAll(Task *first, Task *last);
     void runnerLoop();
     void monitorLoop();
     void spawnRunnerLocked();
@@ -106,8 +128,14 @@ private:
         Clock::time_point at;
         Clock::time_point latest; // when the worker's thread must have it
     };
-    static void deliver(std::vector<Completion> completions);
+    //! Hands \a completions back to their inboxes and clears it (keeping its capacity).
+    static void deliver(std::vector<Completion> &completions);
     void wakeOrSpawnLocked();
+    //! The monitor's checks (see watch()); may unlock \a lock to deliver results.
+    void checkLocked(std::unique_lock<std::mutex> &lock, std::vector<Completion> &completions);
+    //! Runs wait behind a run in progress, or results are held back.
+    bool needsWatchLocked() const { return !m_queue.empty() || !m_pending.empty(); }
+    void wakeMonitorLocked();
 
     mutable std::mutex m_mutex;
     std::condition_variable m_runnerWake;
@@ -127,6 +155,8 @@ private:
     int m_active = 0;       // runs in progress
     int m_pendingWakes = 0; // wake tokens: idle runners told to get up, not yet up
     bool m_monitorWaiting = false;
+    int m_watchers = 0;            // threads that said they watch (setWatching())
+    Clock::time_point m_lastWatch; // when one last did
     bool m_quit = false;
     bool m_detached = false;
     int m_nextRunnerNumber = 0;

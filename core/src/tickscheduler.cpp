@@ -11,7 +11,7 @@ namespace Warden {
 
 using namespace std::chrono;
 
-void CompletionInbox::postAll(std::vector<std::function<void()>> callbacks,
+void CompletionInbox::postAll(std::vector<std::function<void()>> &callbacks,
                               Clock::time_point latest)
 {
     std::lock_guard<std::mutex> lock(m_mutex);
@@ -54,6 +54,10 @@ TickScheduler::TickScheduler()
 
 TickScheduler::~TickScheduler()
 {
+    for (const Watched &w : m_executors) {
+        if (w.watching)
+            w.executor->setWatching(false);
+    }
     std::lock_guard<std::mutex> lock(m_inbox->m_mutex);
     m_inbox->m_target = nullptr;
     m_inbox->m_items.clear();
@@ -61,14 +65,27 @@ TickScheduler::~TickScheduler()
 
 void TickScheduler::publishTimerDue()
 {
-    std::lock_guard<std::mutex> lock(m_inbox->m_mutex);
-    m_inbox->m_looksAt = m_timer.isActive() ? m_timerDue : Clock::time_point::max();
-    m_inbox->wakeIfDueLocked();
+    {
+        std::lock_guard<std::mutex> lock(m_inbox->m_mutex);
+        m_inbox->m_looksAt = m_timer.isActive() ? m_timerDue : Clock::time_point::max();
+        m_inbox->wakeIfDueLocked();
+    }
+    // Waking up again soon: watch the executors' queues in their monitor's stead.
+    const bool soon = m_timer.isActive() && m_timerDue - Clock::now() <= RunExecutor::kWatchHorizon;
+    for (Watched &w : m_executors) {
+        if (w.watching != soon) {
+            w.watching = soon;
+            w.executor->setWatching(soon);
+        }
+    }
 }
 
 void TickScheduler::drainInbox(bool fromEvent)
 {
+    // Two lists take turns, so that neither grows from nothing each time (a drain nested in
+    // a callback's event loop finds the spare taken and starts a list of its own).
     std::vector<std::function<void()>> items;
+    items.swap(m_spare);
     {
         std::lock_guard<std::mutex> lock(m_inbox->m_mutex);
         if (fromEvent)
@@ -85,12 +102,23 @@ void TickScheduler::drainInbox(bool fromEvent)
             item();
         --m_busy;
     }
+    items.clear();
+    if (m_spare.capacity() < items.capacity())
+        m_spare.swap(items);
     if (fromEvent)
         rearm(); // also tells the inbox when the timer fires next
 }
 
-int TickScheduler::addSlot(std::function<void()> callback)
+int TickScheduler::addSlot(std::function<void()> callback, RunExecutor *executor)
 {
+    if (executor) {
+        auto it = std::find_if(m_executors.begin(), m_executors.end(),
+                               [executor](const Watched &w) { return w.executor == executor; });
+        if (it == m_executors.end())
+            m_executors.push_back(Watched{executor, 1, false});
+        else
+            ++it->slotCount;
+    }
     int index;
     if (!m_freeSlots.empty()) {
         index = m_freeSlots.back();
@@ -98,27 +126,38 @@ int TickScheduler::addSlot(std::function<void()> callback)
     } else {
         index = int(m_slots.size());
         m_slots.emplace_back();
+        m_current.push_back(0);
     }
     Slot &slot = m_slots[size_t(index)];
     slot.callback = std::move(callback);
+    slot.executor = executor;
     slot.used = true;
     return index;
 }
 
 void TickScheduler::removeSlot(int index)
 {
+    disarmSlot(quint32(index));
     Slot &slot = m_slots[size_t(index)];
-    disarmSlot(slot);
     // The callback stays until the slot is reused: it may be the one running now.
     slot.used = false;
     m_freeSlots.push_back(index);
+    auto it = std::find_if(m_executors.begin(), m_executors.end(),
+                           [&slot](const Watched &w) { return w.executor == slot.executor; });
+    slot.executor = nullptr;
+    if (it != m_executors.end() && --it->slotCount == 0) {
+        if (it->watching)
+            it->executor->setWatching(false);
+        m_executors.erase(it);
+    }
 }
 
-void TickScheduler::disarmSlot(Slot &slot)
+void TickScheduler::disarmSlot(quint32 index)
 {
-    if (!slot.armed)
+    if (m_current[index] == 0)
         return;
-    slot.armed = false;
+    m_current[index] = 0;
+    const Slot &slot = m_slots[index];
     --m_armed;
     const auto count = std::lower_bound(m_tolerances.begin(), m_tolerances.end(),
                                         std::make_pair(slot.tolerance, 0));
@@ -128,10 +167,11 @@ void TickScheduler::disarmSlot(Slot &slot)
 
 void TickScheduler::arm(int index, Clock::time_point deadline, microseconds tolerance)
 {
+    disarmSlot(quint32(index));
     Slot &slot = m_slots[size_t(index)];
-    disarmSlot(slot);
-    slot.armed = true;
-    ++slot.generation;
+    if (++slot.generation == 0) // 0 means "not armed"
+        slot.generation = 1;
+    m_current[size_t(index)] = slot.generation;
     slot.tolerance = tolerance.count();
     ++m_armed;
     auto count = std::lower_bound(m_tolerances.begin(), m_tolerances.end(),
@@ -141,14 +181,13 @@ void TickScheduler::arm(int index, Clock::time_point deadline, microseconds tole
     ++count->second;
     // Entries left by re-armed or cancelled slots are dropped when they come up; should they
     // pile up (deadlines far ahead, re-armed often), sweep them out.
-    if (m_heap.size() > size_t(2 * m_armed + 1024)) {
-        m_heap.erase(std::remove_if(m_heap.begin(), m_heap.end(),
-                                    [this](const Entry &e) { return !isCurrent(e); }),
-                     m_heap.end());
+    if (m_inOrder.size() + m_heap.size() > size_t(2 * m_armed + 1024)) {
+        const auto stale = [this](const Entry &e) { return !isCurrent(e); };
+        m_inOrder.erase(std::remove_if(m_inOrder.begin(), m_inOrder.end(), stale), m_inOrder.end());
+        m_heap.erase(std::remove_if(m_heap.begin(), m_heap.end(), stale), m_heap.end());
         std::make_heap(m_heap.begin(), m_heap.end());
     }
-    m_heap.push_back(Entry{deadline.time_since_epoch().count(), quint32(index), slot.generation});
-    std::push_heap(m_heap.begin(), m_heap.end());
+    push(Entry{deadline.time_since_epoch().count(), quint32(index), slot.generation});
     // Inside onTimeout() or drainInbox(), the timer is set once at the end.
     if (m_busy == 0 && deadline + tolerance < m_timerDue)
         rearm();
@@ -157,25 +196,39 @@ void TickScheduler::arm(int index, Clock::time_point deadline, microseconds tole
 void TickScheduler::cancel(int index)
 {
     // The heap entry stays until it comes up; the slot no longer matches it.
-    disarmSlot(m_slots[size_t(index)]);
+    disarmSlot(quint32(index));
+}
+
+void TickScheduler::push(const Entry &entry)
+{
+    if (m_inOrder.empty() || !isEarlier(entry, m_inOrder.back())) {
+        m_inOrder.push_back(entry);
+        return;
+    }
+    m_heap.push_back(entry);
+    std::push_heap(m_heap.begin(), m_heap.end());
 }
 
 void TickScheduler::popTop()
 {
+    if (!m_inOrder.empty() && &top() == &m_inOrder.front()) {
+        m_inOrder.pop_front();
+        return;
+    }
     std::pop_heap(m_heap.begin(), m_heap.end());
     m_heap.pop_back();
 }
 
 void TickScheduler::dropStale()
 {
-    while (!m_heap.empty() && !isCurrent(m_heap.front()))
+    while (!isEmpty() && !isCurrent(top()))
         popTop();
 }
 
 void TickScheduler::rearm()
 {
     dropStale();
-    if (m_heap.empty()) {
+    if (isEmpty()) {
         m_timer.stop();
         m_timerDue = Clock::time_point::max();
     } else {
@@ -183,7 +236,7 @@ void TickScheduler::rearm()
         // wake-up. Qt's timer counts whole milliseconds; rounded down, it fires at most a
         // millisecond before the wake time, never after it.
         const Clock::time_point wake =
-            Clock::time_point(Clock::duration(m_heap.front().at)) +
+            Clock::time_point(Clock::duration(top().at)) +
             microseconds(m_tolerances.empty() ? 0 : m_tolerances.front().first);
         if (!m_timer.isActive() || wake != m_timerDue) {
             const auto left = wake - Clock::now();
@@ -201,15 +254,17 @@ void TickScheduler::onTimeout()
 {
     m_timerDue = Clock::time_point::max();
     ++m_busy;
+    for (const Watched &w : m_executors)
+        w.executor->watch();
     // Results of runs that ended since the last wake-up: they re-arm their workers.
     drainInbox(false);
     dropStale();
-    if (!m_heap.empty()) {
+    if (!isEmpty()) {
         // Nothing due yet (the timer fired up to a millisecond early): sleep until just before
         // the earliest deadline, precisely, rather than by the millisecond. That one deadline
         // is fired kLead ahead; its runner sleeps to the deadline (see kLead). Others fire
         // when due.
-        const Clock::time_point earliest = Clock::time_point(Clock::duration(m_heap.front().at));
+        const Clock::time_point earliest = Clock::time_point(Clock::duration(top().at));
         const auto ahead = earliest - kLead - Clock::now();
         if (ahead <= kPreciseWindow) { // otherwise woken early: a deadline was cancelled
             if (ahead.count() > 0)
@@ -218,13 +273,12 @@ void TickScheduler::onTimeout()
             RunExecutor::BatchScope batch; // the runs of this burst go over together
             for (int fired = 0; fired < 256; ++fired) {
                 dropStale();
-                if (m_heap.empty() || m_heap.front().at > now)
+                if (isEmpty() || top().at > now)
                     break;
-                const quint32 index = m_heap.front().slot;
+                const quint32 index = top().slot;
                 popTop();
-                Slot &slot = m_slots[index];
-                disarmSlot(slot);
-                slot.callback();
+                disarmSlot(index);
+                m_slots[index].callback();
             }
         }
     }

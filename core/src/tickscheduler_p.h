@@ -12,6 +12,7 @@
 
 namespace Warden {
 
+class RunExecutor;
 class TickScheduler;
 
 /*!
@@ -28,8 +29,8 @@ class CompletionInbox
 {
 public:
     using Clock = std::chrono::steady_clock;
-    //! Hands \a callbacks to the thread, which calls them no later than \a latest.
-    void postAll(std::vector<std::function<void()>> callbacks, Clock::time_point latest);
+    //! Moves \a callbacks to the thread, which calls them no later than \a latest.
+    void postAll(std::vector<std::function<void()>> &callbacks, Clock::time_point latest);
 
 private:
     friend class TickScheduler;
@@ -74,8 +75,12 @@ public:
     static TickScheduler *forCurrentThread();
     ~TickScheduler() override;
 
-    //! A slot that calls \a callback each time a deadline armed on it comes.
-    int addSlot(std::function<void()> callback);
+    /*!
+        A slot that calls \a callback each time a deadline armed on it comes. Its runs go to
+        \a executor (if any), which this thread then watches while it wakes up often (see
+        RunExecutor::watch()); the executor must outlive the slot.
+    */
+    int addSlot(std::function<void()> callback, RunExecutor *executor);
     //! Cancels and frees \a slot.
     void removeSlot(int slot);
     //! Calls the slot's callback once at \a deadline (at most \a tolerance later), replacing
@@ -117,22 +122,38 @@ private:
     struct Slot
     {
         std::function<void()> callback;
-        quint32 generation = 0; // of the entry that is current, when armed
-        bool armed = false;
+        RunExecutor *executor = nullptr;
+        quint32 generation = 0; // of the last entry armed
         bool used = false;
         qint64 tolerance = 0; // microseconds, while armed
     };
-    bool isCurrent(const Entry &entry) const
+    bool isCurrent(const Entry &entry) const { return m_current[entry.slot] == entry.generation; }
+    static bool isEarlier(const Entry &a, const Entry &b) { return b < a; }
+    bool isEmpty() const { return m_inOrder.empty() && m_heap.empty(); }
+    //! The earliest entry; not empty.
+    const Entry &top() const
     {
-        const Slot &slot = m_slots[entry.slot];
-        return slot.armed && slot.generation == entry.generation;
+        if (m_heap.empty() || (!m_inOrder.empty() && !isEarlier(m_heap.front(), m_inOrder.front())))
+            return m_inOrder.front();
+        return m_heap.front();
     }
-    void disarmSlot(Slot &slot);
+    void push(const Entry &entry);
+    void disarmSlot(quint32 index);
     void dropStale();
     void popTop();
 
-    std::vector<Entry> m_heap; // a heap of deadlines, earliest on top
+    /*
+        The deadlines: those armed in order (no earlier than the last one in m_inOrder) are
+        appended there, the others go to a heap; the earliest is at the front of one of them.
+        Workers of one period are re-armed in the order they fired, so with them arming and
+        firing a deadline cost a push and a pop at the ends of a deque, whatever their number.
+    */
+    std::deque<Entry> m_inOrder;
+    std::vector<Entry> m_heap; // a heap, earliest on top
     std::deque<Slot> m_slots;  // a deque: a callback running stays put when slots are added
+    // Per slot, the generation of its armed entry, 0 when none: compact, so that telling
+    // current entries from stale ones touches little memory.
+    std::vector<quint32> m_current;
     std::vector<int> m_freeSlots;
     int m_armed = 0;
     int m_busy = 0; // inside onTimeout() or drainInbox(): the inbox is looked at before sleeping
@@ -143,6 +164,14 @@ private:
     QTimer m_timer;
     Clock::time_point m_timerDue = Clock::time_point::max();
     std::shared_ptr<CompletionInbox> m_inbox;
+    std::vector<std::function<void()>> m_spare; // swapped with the inbox's list, for its capacity
+    struct Watched
+    {
+        RunExecutor *executor;
+        int slotCount; // slots whose runs go there
+        bool watching; // told so (RunExecutor::setWatching())
+    };
+    std::vector<Watched> m_executors;
 };
 
 } // namespace Warden
