@@ -65,15 +65,16 @@ QString HostRuntime::newRunId()
     parts[0] = (parts[0] & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;
     parts[1] = (parts[1] & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
     static const char hex[] = "0123456789abcdef";
+    // Where the 32 digits go in "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".
+    static constexpr unsigned char at[32] = {0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11,
+                                             12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25,
+                                             26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
     QString text(36, Qt::Uninitialized);
     QChar *out = text.data();
-    for (int word = 0; word < 2; ++word) {
-        for (int shift = 60; shift >= 0; shift -= 4) {
-            const int nibble = word * 16 + (60 - shift) / 4; // 0..31
-            if (nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20)
-                *out++ = QLatin1Char('-');
-            *out++ = QLatin1Char(hex[(parts[word] >> shift) & 0xF]);
-        }
+    out[8] = out[13] = out[18] = out[23] = QLatin1Char('-');
+    for (int i = 0; i < 16; ++i) {
+        out[at[i]] = QLatin1Char(hex[(parts[0] >> (60 - 4 * i)) & 0xF]);
+        out[at[16 + i]] = QLatin1Char(hex[(parts[1] >> (60 - 4 * i)) & 0xF]);
     }
     return text;
 }
@@ -111,13 +112,6 @@ void WorkerPrivate::setState(WorkerState newState)
     Q_EMIT q_ptr->stateChanged(newState);
     if (runtime && runtime->stateChanged)
         runtime->stateChanged(name, newState);
-}
-
-void WorkerPrivate::updateStatus(const std::function<void(WorkerStatus &)> &change)
-{
-    std::lock_guard<std::mutex> lock(statusMutex);
-    change(statusData);
-    statusDirty = true; // updatedAt is stamped when the status is published
 }
 
 void WorkerPrivate::applyPause(const QDateTime &until)
@@ -222,13 +216,15 @@ void WorkerPrivate::finishStop()
     });
 }
 
-StopSource WorkerPrivate::beginRun(const RunRecord &record)
+StopSource WorkerPrivate::beginRun(const RunRecord &record, Lease *takeHeldLease)
 {
     std::lock_guard<std::mutex> lock(runMutex);
     runStop = StopSource();
     runActive = true;
     runAbandoned = false;
     currentRun = record;
+    if (takeHeldLease)
+        std::swap(*takeHeldLease, heldLease);
     return runStop;
 }
 

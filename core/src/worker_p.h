@@ -93,7 +93,12 @@ public:
     QString effectiveLockName() const { return lockName.isEmpty() ? name : lockName; }
 
     void setState(WorkerState newState);
-    void updateStatus(const std::function<void(WorkerStatus &)> &change);
+    template<typename Change> void updateStatus(const Change &change)
+    {
+        std::lock_guard<std::mutex> lock(statusMutex);
+        change(statusData);
+        statusDirty = true; // updatedAt is stamped when the status is published
+    }
 
     // Worker thread: the life cycle.
     virtual void start() = 0;
@@ -109,8 +114,11 @@ public:
     //! Releases a per-run lease kept between ticks, if any (through the lease keeper).
     void releaseHeldLease();
 
-    //! Starts a run: marks it active and returns the stop token for it.
-    StopSource beginRun(const RunRecord &record);
+    /*!
+        Starts a run: marks it active and returns the stop token for it. Moves the per-run
+        lease kept between ticks, if any, to \a takeHeldLease.
+    */
+    StopSource beginRun(const RunRecord &record, Lease *takeHeldLease = nullptr);
     /*!
         Ends the run in the worker's thread: counts and records it. Returns false when the
         run had been abandoned (already recorded).
