@@ -95,6 +95,7 @@ private:
 
     QTemporaryDir m_dir;
     QString m_url;
+    QString m_pgPassFile; //!< as the test started (recoversAfterOutage_postgresql changes it)
     std::unique_ptr<Host> m_host;
     std::optional<Database> m_db;
     std::unique_ptr<MainWindow> m_window;
@@ -103,6 +104,7 @@ private:
 void tst_Console::initTestCase()
 {
     QVERIFY(m_dir.isValid());
+    m_pgPassFile = qEnvironmentVariable("PGPASSFILE");
     QStandardPaths::setTestModeEnabled(true);
     QSettings::setDefaultFormat(QSettings::IniFormat);
     QSettings::setPath(QSettings::IniFormat, QSettings::UserScope,
@@ -644,7 +646,7 @@ void tst_Console::logFiltersReachTheQuery()
 void tst_Console::passwordPromptAfterAuthenticationError()
 {
     const QString url = qEnvironmentVariable("WARDEN_TEST_PG_URL");
-    const QString passFile = qEnvironmentVariable("PGPASSFILE");
+    const QString passFile = m_pgPassFile;
     if (url.isEmpty() || passFile.isEmpty()) {
         if (isCi())
             QFAIL("WARDEN_TEST_PG_URL and PGPASSFILE are not set: start a server with "
