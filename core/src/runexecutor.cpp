@@ -81,6 +81,14 @@ struct Staged
     std::vector<RunExecutor::Task> tasks;
 };
 thread_local Staged t_staged;
+
+// In a runner thread: its executor, and the results of its current task.
+struct Runner
+{
+    const RunExecutor *executor = nullptr;
+    std::vector<RunExecutor::Completion> *finished = nullptr;
+};
+thread_local Runner t_runner;
 } // namespace
 
 RunExecutor::BatchScope::BatchScope()
@@ -135,18 +143,25 @@ int RunExecutor::stuckRunnersLocked(Clock::time_point now) const
 
 void RunExecutor::submitAll(Task *first, Task *last)
 {
-    std::unique_lock<std::mutex> lock(m_mutex);
-    for (Task *task = first; task != last; ++task)
-        m_queue.push_back(std::move(*task));
-    // A runner that is awake takes it; only when none is do we wake (or start) one. A runner
-    // stuck in a long run does not count as awake.
-    const int awake = m_runners - m_idle + m_pendingWakes - stuckRunnersLocked(Clock::now());
-    if (awake == 0)
-        wakeOrSpawnLocked();
-    // A run queued alone while nothing runs is taken at once: nothing to watch. Otherwise runs
-    // wait behind others; unless a scheduler thread watches, the monitor must.
-    if (m_watchers == 0 && (m_queue.size() > 1 || m_active > 0))
-        wakeMonitorLocked();
+    bool notify = false;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        for (Task *task = first; task != last; ++task)
+            m_queue.push_back(std::move(*task));
+        // A runner that is awake takes it; only when none is do we wake (or start) one. A
+        // runner stuck in a long run does not count as awake.
+        const int awake = m_runners - m_idle + m_pendingWakes - stuckRunnersLocked(Clock::now());
+        if (awake == 0)
+            notify = wakeOrSpawnLocked(false);
+        // A run queued alone while nothing runs is taken at once: nothing to watch.
+        // Otherwise runs wait behind others; unless a scheduler thread watches, the monitor
+        // must.
+        if (m_watchers == 0 && (m_queue.size() > 1 || m_active > 0))
+            wakeMonitorLocked();
+    }
+    // Told after the lock is released: the runner woken up does not then wait for it.
+    if (notify)
+        m_runnerWake.notify_one();
 }
 
 void RunExecutor::wakeMonitorLocked()
@@ -191,7 +206,7 @@ void RunExecutor::checkLocked(std::unique_lock<std::mutex> &lock,
     // The oldest queued run has waited past the hand-over limit: the awake runners are busy
     // (a long run, or more work than they do). Add one.
     if (!m_queue.empty() && now - m_queue.front().queuedAt >= kHandOver && m_pendingWakes == 0)
-        wakeOrSpawnLocked();
+        wakeOrSpawnLocked(true);
 }
 
 void RunExecutor::complete(const std::shared_ptr<CompletionInbox> &inbox,
@@ -199,6 +214,11 @@ void RunExecutor::complete(const std::shared_ptr<CompletionInbox> &inbox,
 {
     const auto now = Clock::now();
     const auto latest = std::min(neededBy, now + kResultDelay);
+    if (t_runner.executor == this) {
+        // From a task of ours: the runner adds it to m_pending under the lock it takes next.
+        t_runner.finished->push_back(Completion{inbox, std::move(callback), now, latest});
+        return;
+    }
     std::lock_guard<std::mutex> lock(m_mutex);
     m_pending.push_back(Completion{inbox, std::move(callback), now, latest});
 }
@@ -220,14 +240,17 @@ void RunExecutor::deliver(std::vector<Completion> &completions)
     completions.clear();
 }
 
-void RunExecutor::wakeOrSpawnLocked()
+bool RunExecutor::wakeOrSpawnLocked(bool notify)
 {
     if (m_idle > m_pendingWakes) {
         ++m_pendingWakes;
-        m_runnerWake.notify_one();
-    } else if (m_runners < m_maximum) {
-        spawnRunnerLocked();
+        if (notify)
+            m_runnerWake.notify_one();
+        return !notify;
     }
+    if (m_runners < m_maximum)
+        spawnRunnerLocked();
+    return false;
 }
 
 void RunExecutor::spawnRunnerLocked()
@@ -257,6 +280,8 @@ void RunExecutor::runnerLoop()
     }
     m_freeSlot[slot] = false;
     std::vector<Completion> completions;
+    std::vector<Completion> finished; // by the current task, see complete()
+    t_runner = Runner{this, &finished};
     for (;;) {
         if (m_queue.empty()) {
             if (m_quit)
@@ -289,6 +314,9 @@ void RunExecutor::runnerLoop()
         lock.lock();
         --m_active;
         m_busySince[slot] = Clock::time_point();
+        for (Completion &completion : finished)
+            m_pending.push_back(std::move(completion));
+        finished.clear();
         if (m_queue.empty() && !m_pending.empty()) {
             // Nothing more to do here: hand the results back, one wake-up per thread.
             completions.swap(m_pending); // m_pending keeps the capacity of the last batch
@@ -299,6 +327,7 @@ void RunExecutor::runnerLoop()
         if (m_queue.empty() && m_active == 0 && m_pending.empty())
             m_done.notify_all();
     }
+    t_runner = Runner();
     --m_runners;
     m_freeSlot[slot] = true;
     QThread *self = QThread::currentThread();

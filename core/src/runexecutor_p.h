@@ -112,6 +112,13 @@ public:
         Clock::time_point queuedAt;
         Clock::time_point notBefore;
     };
+    struct Completion
+    {
+        std::shared_ptr<CompletionInbox> inbox;
+        std::function<void()> callback;
+        Clock::time_point at;
+        Clock::time_point latest; // when the worker's thread must have it
+    };
 
 private:
     //! Runners inside one run for longer than the hand-over limit: they take nothing new.
@@ -121,16 +128,13 @@ private:
     void runnerLoop();
     void monitorLoop();
     void spawnRunnerLocked();
-    struct Completion
-    {
-        std::shared_ptr<CompletionInbox> inbox;
-        std::function<void()> callback;
-        Clock::time_point at;
-        Clock::time_point latest; // when the worker's thread must have it
-    };
     //! Hands \a completions back to their inboxes and clears it (keeping its capacity).
     static void deliver(std::vector<Completion> &completions);
-    void wakeOrSpawnLocked();
+    /*!
+        Wakes an idle runner, or starts one. With \a notify false, returns true when the
+        caller must notify m_runnerWake once it has released the lock.
+    */
+    bool wakeOrSpawnLocked(bool notify);
     //! The monitor's checks (see watch()); may unlock \a lock to deliver results.
     void checkLocked(std::unique_lock<std::mutex> &lock, std::vector<Completion> &completions);
     //! Runs wait behind a run in progress, or results are held back.

@@ -269,12 +269,19 @@ void TickScheduler::onTimeout()
         if (ahead <= kPreciseWindow) { // otherwise woken early: a deadline was cancelled
             if (ahead.count() > 0)
                 std::this_thread::sleep_until(earliest - kLead);
-            const Clock::rep now = std::max(Clock::now(), earliest).time_since_epoch().count();
+            Clock::rep now = std::max(Clock::now(), earliest).time_since_epoch().count();
             RunExecutor::BatchScope batch; // the runs of this burst go over together
             for (int fired = 0; fired < 256; ++fired) {
                 dropStale();
-                if (isEmpty() || top().at > now)
+                if (isEmpty())
                     break;
+                if (top().at > now) {
+                    // Come due while this burst was handed out: it joins the burst rather
+                    // than wake the thread again at once.
+                    now = std::max(now, Clock::now().time_since_epoch().count());
+                    if (top().at > now)
+                        break;
+                }
                 const quint32 index = top().slot;
                 popTop();
                 disarmSlot(index);
