@@ -404,7 +404,11 @@ void killDescendants()
 #if defined(Q_OS_LINUX)
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
-    const int control = setup.keeperSocket;
+    // Above the standard descriptors, which are about to become /dev/null (warden may have
+    // been started with some of them closed).
+    int control = setup.keeperSocket;
+    if (control < 3)
+        control = ::fcntl(control, F_DUPFD_CLOEXEC, 3);
     const pid_t self = ::getpid();
 
     const pid_t command = forkInChild();
