@@ -4,13 +4,14 @@
 #include <warden/sql/databaseoptions.h>
 #include <warden/sql/databaseurl.h>
 #include <warden/sql/global.h>
+// Complete types, so that lockManager() and store() convert to the Host's LockManager and Store.
+#include <warden/sql/sqllockmanager.h>
+#include <warden/sql/sqlstore.h>
 
 #include <memory>
 
 namespace Warden {
 
-class SqlLockManager;
-class SqlStore;
 struct SqlConfig;
 
 /*!
