@@ -17,7 +17,15 @@
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 
+#include <QtCore/QCoreApplication>
+#include <QtCore/QSysInfo>
+
 #include <atomic>
+
+#ifdef Q_OS_UNIX
+#include <cerrno>
+#include <signal.h>
+#endif
 
 namespace Warden {
 
@@ -124,6 +132,58 @@ DatabaseOptions Service::databaseOptions(const HostConfig &host)
     return options;
 }
 
+namespace {
+
+/*!
+    Whether another live process publishes itself as node \a nodeId in \a store: two
+    processes under one node id would overwrite each other's heartbeat and worker states, and
+    the cluster would show one node where two run. A process of this machine counts as live
+    while its pid exists; one of another machine while its heartbeat is younger than three of
+    its intervals (a node that crashed is free again after that). Returns the reason, or an
+    empty string.
+*/
+QString nodeIdInUse(Store &store, const QString &nodeId)
+{
+    const auto nodes = store.nodes();
+    if (!nodes.isOk())
+        return QString(); // a database in trouble is reported by the host's own start
+    const QString thisMachine = QSysInfo::machineHostName();
+    const qint64 thisPid = QCoreApplication::applicationPid();
+    for (const NodeInfo &node : nodes.value()) {
+        if (node.id != nodeId || !node.heartbeatAt.isValid())
+            continue;
+        const qint64 interval = node.heartbeatIntervalMs > 0 ? node.heartbeatIntervalMs : 5000;
+        const qint64 age =
+            node.heartbeatAt.msecsTo(QDateTime::currentDateTimeUtc()) - node.clockOffsetMs;
+        if (node.hostName == thisMachine) {
+            if (node.pid == thisPid)
+                continue;
+#ifdef Q_OS_UNIX
+            if (node.pid > 0 && ::kill(pid_t(node.pid), 0) != 0 && errno == ESRCH)
+                continue; // it died without signing off
+#else
+            if (age > 3 * interval)
+                continue;
+#endif
+            return QStringLiteral("node id \"%1\" is in use by process %2 on this machine "
+                                  "(last heartbeat %3 s ago)")
+                .arg(nodeId)
+                .arg(node.pid)
+                .arg(double(qMax<qint64>(age, 0)) / 1000.0, 0, 'f', 1);
+        }
+        if (age <= 3 * interval)
+            return QStringLiteral("node id \"%1\" is in use by process %2 on %3 (last "
+                                  "heartbeat %4 s ago)")
+                .arg(nodeId)
+                .arg(node.pid)
+                .arg(node.hostName)
+                .arg(double(qMax<qint64>(age, 0)) / 1000.0, 0, 'f', 1);
+    }
+    return QString();
+}
+
+} // namespace
+
 bool Service::start(const Config &config, const QString &databaseUrl, QString *error,
                     ErrorKind *kind)
 {
@@ -164,6 +224,14 @@ bool Service::start(const Config &config, const QString &databaseUrl, QString *e
     if (config.locks.renewInterval.count() > 0)
         host->setLeaseRenewInterval(config.locks.renewInterval);
     host->setEnabled(config.host.enabled);
+    const QString inUse = nodeIdInUse(*d->database->store(), host->nodeId());
+    if (!inUse.isEmpty()) {
+        return fail(ErrorKind::Config,
+                    QStringLiteral("%1: %2; give each process of the cluster a node id of its "
+                                   "own (node_id in [host]), or stop the other one first")
+                        .arg(config.filePath.isEmpty() ? QStringLiteral("config") : config.filePath,
+                             inUse));
+    }
 
     QList<Worker *> created;
     for (const WorkerConfig &w : config.workers) {

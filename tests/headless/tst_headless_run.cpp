@@ -98,6 +98,7 @@ private slots:
     void metrics();
     void systemdNotifyAndJournal();
     void watchdogStopsWhileStoreWriterHangs();
+    void nodeIdInUseIsRefused();
 
 private:
     QString writeConfig(const QString &name, const QByteArray &body,
@@ -799,6 +800,40 @@ command = ["true"]
     node.signal(SIGTERM);
     QVERIFY(node.waitForExit(10000));
     QCOMPARE(node.process().exitCode(), 0);
+}
+
+void tst_HeadlessRun::nodeIdInUseIsRefused()
+{
+    // Two processes under one node id would overwrite each other's heartbeat and worker
+    // states: the second is refused while the first lives, and may start once it is dead.
+    const QString config = writeConfig(QStringLiteral("twin"), R"(
+[workers.tick]
+type = "command"
+every = "1h"
+command = ["true"]
+)");
+    auto first = std::make_unique<Node>(QStringList{QStringLiteral("--config"), config});
+    QVERIFY2(first->waitForLog("running 1 workers"), first->log().constData());
+
+    Node second({QStringLiteral("--config"), config});
+    QVERIFY(second.waitForExit(15000));
+    QCOMPARE(second.process().exitCode(), 78);
+    const QByteArray expected = "node id \"twin\" is in use by process " +
+                                QByteArray::number(first->pid()) + " on this machine";
+    QVERIFY2(second.log().contains(expected), second.log().constData());
+    QVERIFY2(second.log().contains("node_id in [host]"), second.log().constData());
+    QVERIFY2(!second.log().contains("running 1 workers"), second.log().constData());
+
+    // The first was not disturbed; once it dies without signing off, the id is free at once.
+    QCOMPARE(first->process().state(), QProcess::Running);
+    first->signal(SIGKILL);
+    QVERIFY(first->waitForExit(10000));
+    first.reset();
+    Node third({QStringLiteral("--config"), config});
+    QVERIFY2(third.waitForLog("running 1 workers"), third.log().constData());
+    third.signal(SIGTERM);
+    QVERIFY(third.waitForExit(15000));
+    QCOMPARE(third.process().exitCode(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_HeadlessRun)
