@@ -102,6 +102,23 @@ Result<qint64> AdminActions::trigger(const QString &worker)
     QString error;
     if (!Worker::isValidName(worker, &error))
         return Result<qint64>::failure(error);
+    // A continuous worker runs all the time: a request would be accepted and then ignored by
+    // every node. (A worker no node has reported yet may still be periodic: let it through.)
+    if (const auto statuses = m_store->workerStatuses(); statuses.isOk()) {
+        bool known = false;
+        bool periodic = false;
+        for (const WorkerStatus &status : statuses.value()) {
+            if (status.worker == worker) {
+                known = true;
+                periodic = periodic || status.kind != QLatin1String("continuous");
+            }
+        }
+        if (known && !periodic)
+            return Result<qint64>::failure(
+                QStringLiteral("%1 is a continuous worker, which runs all the time; run now is "
+                               "for periodic workers (disable and enable restart it)")
+                    .arg(worker));
+    }
     const auto sequence = m_store->requestTrigger(worker, m_user);
     if (!sequence.isOk())
         return sequence;

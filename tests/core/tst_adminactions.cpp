@@ -73,6 +73,24 @@ void tst_AdminActions::triggerIncrementsSequence()
     QCOMPARE(admin.trigger(QStringLiteral("w")).value(), qint64(1));
     QCOMPARE(admin.trigger(QStringLiteral("w")).value(), qint64(2));
     QCOMPARE(store->auditTrail(10).value().first().action, QStringLiteral("trigger"));
+
+    // A continuous worker has no run to start: refused, and nothing requested or audited.
+    WorkerStatus loop;
+    loop.worker = QStringLiteral("loop");
+    loop.node = QStringLiteral("n1");
+    loop.kind = QStringLiteral("continuous");
+    store->publishWorkerStatus(loop);
+    const auto refused = admin.trigger(QStringLiteral("loop"));
+    QVERIFY(!refused.isOk());
+    QVERIFY2(refused.errorString().contains(QLatin1String("continuous")),
+             qPrintable(refused.errorString()));
+    QCOMPARE(store->auditTrail(10).value().size(), 2);
+    // A periodic worker of that name on another node may run it.
+    WorkerStatus periodic = loop;
+    periodic.node = QStringLiteral("n2");
+    periodic.kind = QStringLiteral("periodic");
+    store->publishWorkerStatus(periodic);
+    QVERIFY(admin.trigger(QStringLiteral("loop")).isOk());
 }
 
 void tst_AdminActions::releaseNamesTheHolder()
