@@ -100,7 +100,7 @@ void printTable(const QStringList &header, const QList<QStringList> &rows)
 std::optional<Config> loadConfig(const QString &path, int *exitCode, bool quiet = false)
 {
     QList<ConfigError> errors;
-    auto config = Config::load(path, allWorkerTypes(), &errors);
+    auto config = Service::loadConfig(path, &errors);
     if (!config) {
         if (!quiet) {
             for (const ConfigError &e : std::as_const(errors))
@@ -305,7 +305,7 @@ int checkConfig(const CommandLine &cl)
     // `warden check-config FILE` and `warden check-config --config FILE` are the same.
     const QString path = cl.operands.isEmpty() ? configPath(cl) : cl.operands.constFirst();
     QList<ConfigError> errors;
-    const auto config = Config::load(path, allWorkerTypes(), &errors);
+    const auto config = Service::loadConfig(path, &errors);
     if (cl.isJson()) {
         QJsonArray errorArray;
         for (const ConfigError &e : std::as_const(errors))

@@ -214,7 +214,7 @@ void Runner::reload()
 #endif
     qCInfo(lcService, "reloading %s", qPrintable(m_configPath));
     QList<ConfigError> errors;
-    const auto config = Config::load(m_configPath, allWorkerTypes(), &errors);
+    const auto config = Service::loadConfig(m_configPath, &errors);
     QString error;
     Service::ReloadSummary summary;
     if (!config) {
@@ -262,7 +262,7 @@ int runCommand(const CommandLine &cl)
     installMessageHandler();
     const QString path = configPath(cl);
     QList<ConfigError> errors;
-    const auto config = Config::load(path, allWorkerTypes(), &errors);
+    const auto config = Service::loadConfig(path, &errors);
     if (!config) {
         for (const ConfigError &e : std::as_const(errors))
             printError(e.toString());

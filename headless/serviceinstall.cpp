@@ -208,7 +208,7 @@ int install(const CommandLine &cl, const Layout &l)
 {
     const QString path = QFileInfo(configPath(cl)).absoluteFilePath();
     QList<ConfigError> errors;
-    const auto config = Config::load(path, allWorkerTypes(), &errors);
+    const auto config = Service::loadConfig(path, &errors);
     if (!config) {
         for (const ConfigError &e : std::as_const(errors))
             printError(e.toString());

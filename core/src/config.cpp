@@ -350,8 +350,10 @@ void Loader::loadHost(const toml::table &table, Config &config)
                     host.nodeId = *v;
             }
         } else if (name == QLatin1String("database")) {
-            if (auto v = string(node, what))
+            if (auto v = string(node, what)) {
                 host.database = *v;
+                config.positions.insert(what, positionOf(node.source()));
+            }
         } else if (name == QLatin1String("password_env")) {
             if (auto v = string(node, what))
                 host.passwordEnvironmentVariable = *v;
@@ -487,6 +489,8 @@ void Loader::loadConnections(const toml::table &table, Config &config)
                         }
                     }
                     config.connections.insert(name, url);
+                    config.positions.insert(QStringLiteral("connections.%1.url").arg(name),
+                                            positionOf(cnode.source()));
                     haveUrl = true;
                 }
             } else {

@@ -4,6 +4,7 @@
 #include "mainwindow.h"
 
 #include <warden/config.h>
+#include <warden/sql/service.h>
 #include <warden/sql/sqlworkertype.h>
 
 #include <QtCore/QTimer>
@@ -109,7 +110,7 @@ bool startConsole(MainWindow &window, const StartupOptions &options, QString *er
     if (!options.hostConfig.isEmpty()) {
         // Read (and check) before anything starts: a broken config opens no window.
         QList<ConfigError> errors;
-        config = Config::load(options.hostConfig, allWorkerTypes(), &errors);
+        config = Service::loadConfig(options.hostConfig, &errors);
         if (!config) {
             QStringList lines;
             for (const ConfigError &e : std::as_const(errors))

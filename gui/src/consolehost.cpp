@@ -64,7 +64,7 @@ public:
             return;
         }
         QList<ConfigError> errors;
-        const auto config = Config::load(configPath, allWorkerTypes(), &errors);
+        const auto config = Service::loadConfig(configPath, &errors);
         if (!config) {
             QStringList lines;
             for (const ConfigError &e : std::as_const(errors))

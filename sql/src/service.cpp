@@ -104,6 +104,33 @@ Service::~Service()
     qDeleteAll(d->probes);
 }
 
+std::optional<Config> Service::loadConfig(const QString &filePath, QList<ConfigError> *errors)
+{
+    auto config = Config::load(filePath, allWorkerTypes(), errors);
+    if (!config)
+        return config;
+    QList<ConfigError> found;
+    auto check = [&](const QString &key, const QString &url) {
+        const auto parsed = DatabaseUrl::parse(url);
+        if (parsed.isOk())
+            return;
+        const SourcePosition at = config->positions.value(key);
+        found.append(ConfigError{config->filePath, at.line, at.column,
+                                 QStringLiteral("%1: %2").arg(key, parsed.errorString()),
+                                 QStringLiteral("write sqlite:FILE (relative to this config) or "
+                                                "postgresql://USER@HOST/DATABASE")});
+    };
+    if (!config->host.database.isEmpty())
+        check(QStringLiteral("host.database"), config->host.database);
+    for (auto it = config->connections.cbegin(); it != config->connections.cend(); ++it)
+        check(QStringLiteral("connections.%1.url").arg(it.key()), it.value());
+    if (found.isEmpty())
+        return config;
+    if (errors)
+        errors->append(found);
+    return std::nullopt;
+}
+
 QString Service::databaseUrl(const Config &config)
 {
     QString url = config.host.database;

@@ -226,6 +226,12 @@ void tst_HeadlessCli::badConfig_data()
     QTest::newRow("syntax error") << head + "[workers.a\ntype = \"command\"\n"
                                   << 4 << 11 << QByteArray("syntax:")
                                   << QByteArray("fix the TOML syntax");
+    QTest::newRow("bad database URL")
+        << QByteArray("[host]\ndatabase = \"mysql://db/app\"\n") << 2 << 12
+        << QByteArray("host.database: unsupported database URL") << QByteArray("sqlite:FILE");
+    QTest::newRow("bad connection URL")
+        << head + "[connections.app]\nurl = \"postgresql://db/app?sslmod=require\"\n"
+        << 5 << 7 << QByteArray("connections.app.url: ") << QByteArray("postgresql://USER@HOST");
     QTest::newRow("host key type")
         << QByteArray("[host]\nshutdown_timeout = true\n") << 2 << 20
         << QByteArray("host.shutdown_timeout must be a duration string") << QByteArray("\"90s\"");

@@ -142,6 +142,8 @@ public:
     //! \c [connections.NAME] url = "...": application databases for \c sql workers.
     QMap<QString, QString> connections;
     QList<WorkerConfig> workers;
+    //! Where "host.database" and each "connections.NAME.url" were written.
+    QHash<QString, SourcePosition> positions;
 
     const WorkerConfig *worker(const QString &name) const;
     //! \a path resolved against baseDirectory when relative.

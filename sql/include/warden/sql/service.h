@@ -55,6 +55,12 @@ public:
 
     //! The database URL \a config names, with relative SQLite paths resolved against the file.
     static QString databaseUrl(const Config &config);
+    /*!
+        Config::load() with every worker type Warden knows, plus what only Warden::Sql can
+        check: the database URLs of [host] and [connections.*] (scheme, parameters). Each
+        problem is reported with file, line and column; nullopt unless all is valid.
+    */
+    static std::optional<Config> loadConfig(const QString &filePath, QList<ConfigError> *errors);
     static DatabaseOptions databaseOptions(const HostConfig &host);
 
     /*!
