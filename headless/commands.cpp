@@ -207,6 +207,12 @@ QJsonObject leaseJson(const Lease &l)
                        {QStringLiteral("expires_at"), time(l.expiresAt)}};
 }
 
+//! A string field; null when empty (the JSON output's rule: absent values are null).
+QJsonValue orNull(const QString &text)
+{
+    return text.isEmpty() ? QJsonValue() : QJsonValue(text);
+}
+
 QJsonObject runJson(const RunRecord &r)
 {
     return QJsonObject{{QStringLiteral("run_id"), r.runId},
@@ -245,8 +251,8 @@ QJsonObject logJson(const StoredLogLine &l)
     return QJsonObject{{QStringLiteral("id"), l.id},
                        {QStringLiteral("time"), time(l.line.time)},
                        {QStringLiteral("node"), l.line.node},
-                       {QStringLiteral("worker"), l.line.worker},
-                       {QStringLiteral("run_id"), l.line.runId},
+                       {QStringLiteral("worker"), orNull(l.line.worker)},
+                       {QStringLiteral("run_id"), orNull(l.line.runId)},
                        {QStringLiteral("level"), levelName(l.line.level)},
                        {QStringLiteral("category"), l.line.category},
                        {QStringLiteral("message"), l.line.message}};
@@ -318,19 +324,20 @@ int checkConfig(const CommandLine &cl)
         if (config) {
             for (const WorkerConfig &w : config->workers) {
                 const auto schedule = w.schedule();
-                workers.append(QJsonObject{
-                    {QStringLiteral("name"), w.name},
-                    {QStringLiteral("type"), w.type},
-                    {QStringLiteral("kind"), w.kind == Worker::Kind::Continuous
-                                                 ? QStringLiteral("continuous")
-                                                 : QStringLiteral("periodic")},
-                    {QStringLiteral("schedule"), schedule ? schedule->toString() : QString()},
-                    {QStringLiteral("lock_mode"), toKeyword(w.lockMode)},
-                    {QStringLiteral("lock"),
-                     w.lockMode == LockMode::None
-                         ? QJsonValue()
-                         : QJsonValue(w.lockName.isEmpty() ? w.name : w.lockName)},
-                    {QStringLiteral("enabled"), w.enabled}});
+                workers.append(
+                    QJsonObject{{QStringLiteral("name"), w.name},
+                                {QStringLiteral("type"), w.type},
+                                {QStringLiteral("kind"), w.kind == Worker::Kind::Continuous
+                                                             ? QStringLiteral("continuous")
+                                                             : QStringLiteral("periodic")},
+                                {QStringLiteral("schedule"),
+                                 schedule ? QJsonValue(schedule->toString()) : QJsonValue()},
+                                {QStringLiteral("lock_mode"), toKeyword(w.lockMode)},
+                                {QStringLiteral("lock"),
+                                 w.lockMode == LockMode::None
+                                     ? QJsonValue()
+                                     : QJsonValue(w.lockName.isEmpty() ? w.name : w.lockName)},
+                                {QStringLiteral("enabled"), w.enabled}});
             }
         }
         printJson(QJsonObject{{QStringLiteral("file"), path},
@@ -441,14 +448,15 @@ int workers(Database &db, const CommandLine &cl)
                 {QStringLiteral("kind"), s.kind},
                 {QStringLiteral("state"), toKeyword(s.state)},
                 {QStringLiteral("enabled"), s.enabled},
-                {QStringLiteral("schedule"), s.schedule},
+                {QStringLiteral("schedule"), orNull(s.schedule)},
                 {QStringLiteral("lock_mode"), toKeyword(s.lockMode)},
                 {QStringLiteral("lock"), s.lockName.isEmpty() ? QJsonValue() : s.lockName},
                 {QStringLiteral("next_run_at"), time(s.nextRunAt)},
                 {QStringLiteral("last_run_at"), time(s.lastRunAt)},
                 {QStringLiteral("last_outcome"),
                  s.lastDurationMs < 0 ? QJsonValue() : toKeyword(s.lastOutcome)},
-                {QStringLiteral("last_duration_ms"), s.lastDurationMs},
+                {QStringLiteral("last_duration_ms"),
+                 s.lastDurationMs < 0 ? QJsonValue() : QJsonValue(s.lastDurationMs)},
                 {QStringLiteral("last_error"), s.lastError.isEmpty() ? QJsonValue() : s.lastError},
                 {QStringLiteral("run_count"), s.runCount},
                 {QStringLiteral("failure_count"), s.failureCount},

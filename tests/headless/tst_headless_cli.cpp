@@ -414,6 +414,14 @@ void tst_HeadlessCli::listingsAsJson()
         QVERIFY2(workers.at(0).toObject().contains(QLatin1String(key)), key);
     QCOMPARE(workers.at(0).toObject().value(QStringLiteral("node")).toString(),
              QStringLiteral("cli-node"));
+    // Absent values are null, not "" or -1: the leader (continuous) has no schedule.
+    for (const QJsonValue &w : workers) {
+        const QJsonObject o = w.toObject();
+        if (o.value(QStringLiteral("kind")).toString() == QLatin1String("continuous"))
+            QVERIFY(o.value(QStringLiteral("schedule")).isNull());
+        QVERIFY(o.value(QStringLiteral("last_duration_ms")).isNull() ||
+                o.value(QStringLiteral("last_duration_ms")).toInteger() >= 0);
+    }
 
     const QJsonArray locks = run(QStringList{QStringLiteral("locks")} + base).json().array();
     QVERIFY(!locks.isEmpty());
