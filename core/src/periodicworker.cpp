@@ -80,7 +80,8 @@ void PeriodicWorkerPrivate::ensureTimers()
     if (ticks)
         return;
     ticks = TickScheduler::forCurrentThread();
-    tickSlot = ticks->addSlot([this] { onTick(); }, runtime ? runtime->runs : nullptr);
+    tickSlot = ticks->addSlot([this] { onTick(); }, runtime ? runtime->runs : nullptr, this,
+                              sizeof(*this));
     inbox = ticks->inbox();
 }
 

@@ -109,7 +109,8 @@ void TickScheduler::drainInbox(bool fromEvent)
         rearm(); // also tells the inbox when the timer fires next
 }
 
-int TickScheduler::addSlot(std::function<void()> callback, RunExecutor *executor)
+int TickScheduler::addSlot(std::function<void()> callback, RunExecutor *executor,
+                           const void *object, size_t objectSize)
 {
     if (executor) {
         auto it = std::find_if(m_executors.begin(), m_executors.end(),
@@ -131,6 +132,8 @@ int TickScheduler::addSlot(std::function<void()> callback, RunExecutor *executor
     Slot &slot = m_slots[size_t(index)];
     slot.callback = std::move(callback);
     slot.executor = executor;
+    slot.object = object;
+    slot.objectSize = objectSize;
     slot.used = true;
     return index;
 }
@@ -219,6 +222,24 @@ void TickScheduler::popTop()
     m_heap.pop_back();
 }
 
+void TickScheduler::prefetchNext() const
+{
+#if defined(__GNUC__) || defined(__clang__)
+    // A host's workers fire one after another, each touching memory no other has touched
+    // for a second; fetching it ahead overlaps those cache misses with the work of the one
+    // before. Two steps: the slot two ahead, the object of the one next (its slot fetched
+    // on the step before).
+    if (m_inOrder.size() > 1)
+        __builtin_prefetch(&m_slots[m_inOrder[1].slot]);
+    if (!m_inOrder.empty()) {
+        const Slot &next = m_slots[m_inOrder.front().slot];
+        const char *object = static_cast<const char *>(next.object);
+        for (size_t offset = 0; offset < next.objectSize; offset += 64)
+            __builtin_prefetch(object + offset);
+    }
+#endif
+}
+
 void TickScheduler::dropStale()
 {
     while (!isEmpty() && !isCurrent(top()))
@@ -284,6 +305,7 @@ void TickScheduler::onTimeout()
                 }
                 const quint32 index = top().slot;
                 popTop();
+                prefetchNext();
                 disarmSlot(index);
                 m_slots[index].callback();
             }

@@ -78,9 +78,12 @@ public:
     /*!
         A slot that calls \a callback each time a deadline armed on it comes. Its runs go to
         \a executor (if any), which this thread then watches while it wakes up often (see
-        RunExecutor::watch()); the executor must outlive the slot.
+        RunExecutor::watch()); the executor must outlive the slot. The callback works on the
+        \a objectSize bytes at \a object: when deadlines of many slots fire together, the next
+        one's are fetched into the cache while one fires.
     */
-    int addSlot(std::function<void()> callback, RunExecutor *executor);
+    int addSlot(std::function<void()> callback, RunExecutor *executor, const void *object,
+                size_t objectSize);
     //! Cancels and frees \a slot.
     void removeSlot(int slot);
     //! Calls the slot's callback once at \a deadline (at most \a tolerance later), replacing
@@ -123,6 +126,8 @@ private:
     {
         std::function<void()> callback;
         RunExecutor *executor = nullptr;
+        const void *object = nullptr;
+        size_t objectSize = 0;
         quint32 generation = 0; // of the last entry armed
         bool used = false;
         qint64 tolerance = 0; // microseconds, while armed
@@ -139,6 +144,8 @@ private:
     }
     void push(const Entry &entry);
     void disarmSlot(quint32 index);
+    //! Starts fetching what firing the entries after the top one will touch.
+    void prefetchNext() const;
     void dropStale();
     void popTop();
 
