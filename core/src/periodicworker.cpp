@@ -673,6 +673,14 @@ void PeriodicWorker::setMisfirePolicy(MisfirePolicy policy)
 {
     d_func()->misfire = policy;
 }
+void PeriodicWorker::setStartTolerance(microseconds tolerance)
+{
+    d_func()->startTolerance = tolerance; // negative: back to the default
+}
+microseconds PeriodicWorker::startTolerance() const
+{
+    return d_func()->effectiveTolerance();
+}
 MisfirePolicy PeriodicWorker::misfirePolicy() const
 {
     return d_func()->misfire;

@@ -99,6 +99,7 @@ private slots:
     void leaderSelfFencesWhenRenewalFails();
     void perRunSelfFencesWhenRenewalFails();
     void blockingRunDelaysNoOtherTick();
+    void runQueuedBehindBlockingRunStarts();
     void logLinesReachStore();
     void manyWorkersKeepRunning();
     void firstRunNowRequestCounts();
@@ -859,6 +860,41 @@ void tst_Host::blockingRunDelaysNoOtherTick()
     QVERIFY2(
         lateness[lateness.size() / 2] < 20.0,
         qPrintable(QStringLiteral("median lateness %1 ms").arg(lateness[lateness.size() / 2])));
+}
+
+void tst_Host::runQueuedBehindBlockingRunStarts()
+{
+    // Two ticks of the same time go to the run pool together; the first blocks. No tick comes
+    // after them (an hour's interval), so nothing but the executor's own watch can hand the
+    // second to another runner: it must start all the same.
+    auto host = makeHost(QStringLiteral("n1"));
+    host->setSchedulerThreadCount(1);
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool release = false;
+    std::atomic<bool> blocking{false};
+    std::atomic<bool> otherRan{false};
+    auto *blocker = PeriodicWorker::create(QStringLiteral("blocker"), [&](RunContext &) {
+        blocking = true;
+        std::unique_lock<std::mutex> lock(mutex);
+        cv.wait_for(lock, 30s, [&] { return release; });
+    });
+    auto *other =
+        PeriodicWorker::create(QStringLiteral("other"), [&](RunContext &) { otherRan = true; });
+    for (PeriodicWorker *worker : {blocker, other}) {
+        worker->setInterval(1h);
+        worker->setInitialDelay(200ms);
+        worker->setStartTolerance(20ms); // the two ticks surely share a burst
+        QVERIFY(host->addWorker(worker));
+    }
+    host->start();
+    QTRY_VERIFY_WITH_TIMEOUT(blocking && otherRan, 10000);
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        release = true;
+    }
+    cv.notify_all();
+    QVERIFY(stopHost(*host));
 }
 
 void tst_Host::logLinesReachStore()
