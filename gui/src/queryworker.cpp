@@ -87,6 +87,10 @@ void QueryWorker::connectTo(const QString &url, const QString &password)
 
 void QueryWorker::disconnectFromStore()
 {
+    // Forget the URL too: a refresh asked for after this (a filter, a selection) must not
+    // reconnect to the store that was left, without its password.
+    m_url.clear();
+    m_password.clear();
     m_timer->stop();
     if (m_backend.store)
         m_backend.store->disconnect(this);
