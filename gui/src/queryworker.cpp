@@ -2,9 +2,11 @@
 
 #include <warden/adminactions.h>
 #include <warden/sql/database.h>
+#include <warden/sql/databaseurl.h>
 #include <warden/sql/sqllockmanager.h>
 #include <warden/sql/sqlstore.h>
 
+#include <QtCore/QFileInfo>
 #include <QtCore/QTimer>
 
 #include <exception>
@@ -40,6 +42,16 @@ Result<Backend> openDatabase(const QString &url, const QString &password,
         // for the moment open() reads it; it is never written anywhere.
         qputenv(passwordVariable, password.toUtf8());
         options.passwordEnvironmentVariable = QString::fromLatin1(passwordVariable);
+    }
+    // The console shows the store of a warden that runs, and creates none: a mistyped file
+    // name would otherwise become an empty store that looks like an idle cluster. The worker
+    // retries, so the console connects by itself once warden has created the file.
+    if (const auto parsed = DatabaseUrl::parse(url);
+        parsed.isOk() && parsed.value().isSqlite() &&
+        !QFileInfo::exists(parsed.value().filePath())) {
+        return Result<Backend>::failure(
+            QObject::tr("%1 does not exist (yet); has warden run started with it?")
+                .arg(parsed.value().filePath()));
     }
     auto database = Database::open(url, options);
     if (!password.isEmpty())

@@ -89,6 +89,7 @@ private slots:
     void logFiltersReachTheQuery();
     void passwordPromptAfterAuthenticationError();
     void hostModeRefusesBrokenConfig();
+    void missingSqliteFileIsNotCreated();
 
 private:
     void startHost(const QString &url);
@@ -727,6 +728,32 @@ void tst_Console::hostModeRefusesBrokenConfig()
     QVERIFY(!w.host());
     QCOMPARE(w.client()->url(), QString());
     QVERIFY(!QFile::exists(m_dir.filePath(QStringLiteral("broken.db"))));
+}
+
+// A mistyped SQLite path must not become an empty store that looks like an idle cluster: the
+// console says the file is missing, creates nothing, and connects once warden has created it.
+void tst_Console::missingSqliteFileIsNotCreated()
+{
+    const QString path = m_dir.filePath(QStringLiteral("later/warden.db"));
+    const QString url = QStringLiteral("sqlite://") + path;
+    m_window = std::make_unique<MainWindow>();
+    MainWindow &w = *m_window;
+    w.client()->setBackOff(100, 300);
+    w.show();
+    w.openStore(url);
+    QTRY_COMPARE_WITH_TIMEOUT(w.client()->state(), ConnectionState::Lost, 10000);
+    QVERIFY(w.isBannerVisible());
+    QTest::qWait(500); // several retries
+    QVERIFY(!QFileInfo::exists(path));
+    QVERIFY(!QFileInfo::exists(QFileInfo(path).absolutePath()));
+
+    QVERIFY(QDir().mkpath(QFileInfo(path).absolutePath()));
+    {
+        const auto created = Database::open(url); // as `warden run` would
+        QVERIFY2(created.isOk(), qPrintable(created.errorString()));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(w.client()->state(), ConnectionState::Connected, 10000);
+    QVERIFY(!w.isBannerVisible());
 }
 
 QTEST_MAIN(tst_Console)
