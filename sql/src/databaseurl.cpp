@@ -143,6 +143,13 @@ Result<DatabaseUrl> DatabaseUrl::parse(const QString &text)
                 value.isEmpty())
                 return R::failure(
                     QStringLiteral("PostgreSQL URL: parameter %1 has an invalid value").arg(key));
+            static const QStringList sslModes = {
+                QStringLiteral("disable"),   QStringLiteral("allow"),
+                QStringLiteral("prefer"),    QStringLiteral("require"),
+                QStringLiteral("verify-ca"), QStringLiteral("verify-full")};
+            if (key == QLatin1String("sslmode") && !sslModes.contains(value))
+                return R::failure(QStringLiteral("PostgreSQL URL: sslmode \"%1\" is not one of %2")
+                                      .arg(value, sslModes.join(QStringLiteral(", "))));
             if (key == QLatin1String("connect_timeout")) {
                 bool ok = false;
                 if (value.toInt(&ok) < 0 || !ok)

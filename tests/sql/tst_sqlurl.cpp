@@ -88,6 +88,8 @@ void tst_SqlUrl::errors_data()
                                   << QStringLiteral("unknown parameter");
     QTest::newRow("pg injection") << QStringLiteral("postgresql://u@h/db?sslmode=x%20host%3Devil")
                                   << QStringLiteral("invalid value");
+    QTest::newRow("pg sslmode") << QStringLiteral("postgresql://u@h/db?sslmode=bogus")
+                                << QStringLiteral("sslmode \"bogus\" is not one of");
     QTest::newRow("pg schema") << QStringLiteral("postgresql://u@h/db?schema=a%22b")
                                << QStringLiteral("schema");
     QTest::newRow("pg timeout") << QStringLiteral("postgresql://u@h/db?statement_timeout=soon")
