@@ -153,10 +153,10 @@ void RunExecutor::submitAll(Task *first, Task *last)
         const int awake = m_runners - m_idle + m_pendingWakes - stuckRunnersLocked(Clock::now());
         if (awake == 0)
             notify = wakeOrSpawnLocked(false);
-        // A run queued alone while nothing runs is taken at once: nothing to watch.
-        // Otherwise runs wait behind others; unless a scheduler thread watches, the monitor
-        // must.
-        if (m_watchers == 0 && (m_queue.size() > 1 || m_active > 0))
+        // A run queued alone goes to a runner woken for it, or to one between runs: nothing
+        // to watch. Runs queued behind others, or behind a run in progress (which may block),
+        // must be watched: by a scheduler thread that does, or else by the monitor.
+        if (m_watchers == 0 && (m_queue.size() > 1 || (awake > 0 && m_active > 0)))
             wakeMonitorLocked();
     }
     // Told after the lock is released: the runner woken up does not then wait for it.
