@@ -4,6 +4,7 @@
 #include "mainwindow.h"
 
 #include <warden/config.h>
+#include <warden/sql/databaseurl.h>
 #include <warden/sql/service.h>
 #include <warden/sql/sqlworkertype.h>
 
@@ -82,6 +83,14 @@ bool CommandLine::parse(const QStringList &arguments)
     if (!number(pollName, 50, &options.pollIntervalMs) ||
         !number(settleName, 0, &options.screenshotDelayMs))
         return false;
+    // A URL that cannot work is a usage error now, not an outage retried forever.
+    if (!options.database.isEmpty()) {
+        const auto url = DatabaseUrl::parse(options.database);
+        if (!url.isOk()) {
+            m_error = tr("--database: %1").arg(url.errorString());
+            return false;
+        }
+    }
     m_options = options;
     return true;
 }

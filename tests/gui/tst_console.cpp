@@ -90,6 +90,7 @@ private slots:
     void passwordPromptAfterAuthenticationError();
     void hostModeRefusesBrokenConfig();
     void missingSqliteFileIsNotCreated();
+    void badDatabaseUrlIsUsageError();
 
 private:
     void startHost(const QString &url);
@@ -754,6 +755,21 @@ void tst_Console::missingSqliteFileIsNotCreated()
     }
     QTRY_COMPARE_WITH_TIMEOUT(w.client()->state(), ConnectionState::Connected, 10000);
     QVERIFY(!w.isBannerVisible());
+}
+
+// A URL that cannot work is refused on the command line (main() exits 64), not retried as an
+// outage.
+void tst_Console::badDatabaseUrlIsUsageError()
+{
+    CommandLine commandLine;
+    QVERIFY(!commandLine.parse({QStringLiteral("warden-console"), QStringLiteral("--database"),
+                                QStringLiteral("mysql://db/app")}));
+    QVERIFY2(commandLine.errorText().startsWith(QStringLiteral("--database: ")),
+             qPrintable(commandLine.errorText()));
+    QVERIFY2(commandLine.errorText().contains(QStringLiteral("postgresql://")),
+             qPrintable(commandLine.errorText()));
+    QVERIFY(commandLine.parse({QStringLiteral("warden-console"), QStringLiteral("--database"),
+                               QStringLiteral("sqlite:///tmp/w.db")}));
 }
 
 QTEST_MAIN(tst_Console)
