@@ -3,6 +3,7 @@
 #include <warden/runcontext.h>
 
 #include <QtCore/QMap>
+#include <QtCore/QProcessEnvironment>
 #include <QtCore/QString>
 #include <QtCore/QStringList>
 
@@ -33,5 +34,13 @@ struct CommandSpec
     period). The command never outlives this process (see the platform files).
 */
 void runCommand(const CommandSpec &spec, RunContext &context);
+
+/*!
+    The environment a command of \a spec runs with in the run of \a context: the inherited one
+    (unless the spec says otherwise), the spec's variables, and the run's WARDEN_* variables.
+    WARDEN_FENCING_TOKEN and WARDEN_LOCK are there exactly when the run holds a lease; values
+    inherited from warden's own environment never stand in for them.
+*/
+QProcessEnvironment commandEnvironment(const CommandSpec &spec, const RunContext &context);
 
 } // namespace Warden

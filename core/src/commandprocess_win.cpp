@@ -88,20 +88,7 @@ void runCommand(const CommandSpec &spec, RunContext &context)
         context.fail(QStringLiteral("no command given"));
         return;
     }
-    QProcessEnvironment environment =
-        spec.inheritEnvironment ? QProcessEnvironment::systemEnvironment() : QProcessEnvironment();
-    for (auto it = spec.environment.cbegin(); it != spec.environment.cend(); ++it)
-        environment.insert(it.key(), it.value());
-    environment.insert(QStringLiteral("WARDEN_WORKER"), context.workerName());
-    environment.insert(QStringLiteral("WARDEN_NODE"), context.nodeId());
-    environment.insert(QStringLiteral("WARDEN_RUN_ID"), context.runId());
-    environment.insert(QStringLiteral("WARDEN_SCHEDULED_AT"),
-                       context.scheduledAt().toUTC().toString(Qt::ISODateWithMs));
-    if (context.holdsLease()) {
-        environment.insert(QStringLiteral("WARDEN_FENCING_TOKEN"),
-                           QString::number(context.fencingToken()));
-        environment.insert(QStringLiteral("WARDEN_LOCK"), context.lockName());
-    }
+    const QProcessEnvironment environment = commandEnvironment(spec, context);
 
     QProcess process;
     process.setProcessEnvironment(environment);
