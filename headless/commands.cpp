@@ -172,10 +172,7 @@ int storeError(const QString &what, const QString &error)
 
 bool isAlive(const NodeInfo &node)
 {
-    const qint64 interval = qMax(1000, node.heartbeatIntervalMs);
-    return node.heartbeatAt.isValid() &&
-           node.heartbeatAt.msecsTo(QDateTime::currentDateTimeUtc()) - node.clockOffsetMs <
-               3 * interval;
+    return node.isAlive();
 }
 
 QJsonObject nodeJson(const NodeInfo &n)

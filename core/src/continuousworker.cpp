@@ -55,13 +55,28 @@ void ContinuousWorkerPrivate::launch()
     record.node = runtime->nodeId;
     record.scheduledAt = QDateTime::currentDateTimeUtc();
     record.startedAt = record.scheduledAt;
-    record.fencingToken = lockMode == LockMode::Leader ? leaderLease.fencingToken : 0;
+    std::shared_ptr<LeaseGuard> lease = lockMode == LockMode::Leader ? leaderGuard : nullptr;
+    record.fencingToken = lease ? lease->lease().fencingToken : 0;
     const StopSource stopSource = beginRun(record);
+    // Bound before the thread starts: losing the lease from now on stops this run, and a
+    // lease that is already over starts nothing (leadershipLost() is on its way).
+    if (lease && !lease->bind(stopSource)) {
+        running = false;
+        {
+            std::lock_guard<std::mutex> guard(runMutex);
+            runActive = false;
+        }
+        runtime->log(QtWarningMsg, name, QString(),
+                     QStringLiteral("the leader lease %1 ended before the run could start")
+                         .arg(lease->lease().name));
+        setState(WorkerState::Waiting);
+        return;
+    }
     setState(WorkerState::Running);
     Q_EMIT q_ptr->runStarted(record.runId, record.scheduledAt);
 
     const QString lock = lockMode == LockMode::None ? QString() : effectiveLockName();
-    QThread *thread = QThread::create([this, record, stopSource, lock]() mutable {
+    QThread *thread = QThread::create([this, record, stopSource, lock, lease]() mutable {
         RunContext::Data data;
         data.runId = record.runId;
         data.workerName = record.worker;
@@ -71,6 +86,7 @@ void ContinuousWorkerPrivate::launch()
         data.scheduledSteady = data.startedSteady = SteadyClock::now();
         data.fencingToken = record.fencingToken;
         data.lockName = lock;
+        data.lease = lease;
         record.startedAt = data.startedAt;
         const auto began = data.startedSteady;
         RunContext runContext(std::move(data), stopSource.token());
@@ -78,7 +94,9 @@ void ContinuousWorkerPrivate::launch()
         context = &runContext;
         QString failure;
         try {
-            if (function)
+            if (lease && !lease->isValid())
+                stopSource.requestStop(StopReason::LeaseLost); // lost before it could start
+            else if (function)
                 function(runContext);
             else
                 q()->execute(stopSource.token());
@@ -125,6 +143,7 @@ void ContinuousWorkerPrivate::onExecuteFinished(const RunRecord &record,
         return;
     }
     if (lockMode == LockMode::Leader && !mayRunAsLeader()) {
+        dropLeadership(); // the loss may still be on its way: it finds nothing to drop
         standBy();
         return;
     }
@@ -202,9 +221,9 @@ bool ContinuousWorkerPrivate::runNow(QString *error)
     return false;
 }
 
-void ContinuousWorkerPrivate::leadershipAcquired(const Lease &lease)
+void ContinuousWorkerPrivate::leadershipAcquired(const std::shared_ptr<LeaseGuard> &guard)
 {
-    if (!takeLeadership(lease, active && isEffectivelyEnabled() && !running))
+    if (!takeLeadership(guard, active && isEffectivelyEnabled() && !running))
         return;
     backoff = milliseconds(0);
     launch();

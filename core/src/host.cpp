@@ -703,7 +703,7 @@ bool Host::runNow(const QString &name, QString *error)
         return fail(QStringLiteral("worker %1 is continuous; it runs all the time").arg(name));
     if (!d->running)
         return fail(QStringLiteral("the host is not running"));
-    if (wd->lockMode == LockMode::Leader && !wd->mayRunAsLeader())
+    if (wd->lockMode == LockMode::Leader && !wd->isLeader)
         return fail(
             QStringLiteral("worker %1 is on standby here; its leader node runs it").arg(name));
     QMetaObject::invokeMethod(w, [wd] {

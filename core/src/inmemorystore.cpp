@@ -118,7 +118,11 @@ Result<QList<WorkerSettings>> InMemoryStore::workerSettings()
 Result<QList<NodeInfo>> InMemoryStore::nodes()
 {
     std::lock_guard<std::mutex> lock(d->mutex);
-    return QList<NodeInfo>(d->nodes.cbegin(), d->nodes.cend());
+    QList<NodeInfo> out(d->nodes.cbegin(), d->nodes.cend());
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (NodeInfo &node : out)
+        node.heartbeatAgeMs = qMax<qint64>(0, node.heartbeatAt.msecsTo(now));
+    return out;
 }
 
 Result<QList<WorkerStatus>> InMemoryStore::workerStatuses()

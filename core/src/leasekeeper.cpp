@@ -10,6 +10,87 @@ namespace Warden {
 
 using namespace std::chrono;
 
+// --- LeaseGuard -----------------------------------------------------------------------------
+
+LeaseGuard::LeaseGuard(const Lease &lease, Clock::time_point sentAt, milliseconds ttl)
+    : m_ttl(ttl)
+    , m_lease(lease)
+    , m_validUntil(sentAt + ttl)
+    , m_fenceAt(m_validUntil - LeaseKeeper::safetyMargin(ttl))
+{}
+
+Lease LeaseGuard::lease() const
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_lease;
+}
+
+bool LeaseGuard::isValid() const
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return !m_lost && Clock::now() < m_fenceAt;
+}
+
+bool LeaseGuard::isLost() const
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_lost;
+}
+
+LeaseGuard::Clock::time_point LeaseGuard::validUntil() const
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_validUntil;
+}
+
+LeaseGuard::Clock::time_point LeaseGuard::fenceAt() const
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_fenceAt;
+}
+
+bool LeaseGuard::bind(const StopSource &stop)
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    // The clock, not only the flag: after a freeze the watchdog may not have run yet.
+    if (m_lost || Clock::now() >= m_fenceAt)
+        return false;
+    m_bound = stop;
+    return true;
+}
+
+bool LeaseGuard::extend(const Lease &renewed, Clock::time_point sentAt)
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    if (m_lost)
+        return false;
+    const Clock::time_point validUntil = sentAt + m_ttl;
+    const Clock::time_point fenceAt = validUntil - LeaseKeeper::safetyMargin(m_ttl);
+    if (Clock::now() >= fenceAt)
+        return false; // the answer came too late to count
+    m_lease = renewed;
+    m_validUntil = std::max(m_validUntil, validUntil);
+    m_fenceAt = std::max(m_fenceAt, fenceAt);
+    return true;
+}
+
+bool LeaseGuard::markLost()
+{
+    std::optional<StopSource> bound;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        if (m_lost)
+            return false;
+        m_lost = true;
+        bound.swap(m_bound);
+    }
+    if (bound)
+        bound->requestStop(StopReason::LeaseLost);
+    return true;
+}
+
+// --- LeaseKeeper ----------------------------------------------------------------------------
+
 LeaseKeeper::LeaseKeeper(std::shared_ptr<LockManager> lockManager, Options options)
     : m_lockManager(std::move(lockManager))
     , m_options(std::move(options))
@@ -47,17 +128,49 @@ void LeaseKeeper::shutdown()
         m_watchdog.join();
 }
 
-int LeaseKeeper::track(const Lease &lease, Clock::time_point sentAt, std::function<void()> onLost)
+LockManager::Attempt LeaseKeeper::acquire(const QString &name, Clock::time_point *sentAt)
 {
-    int id = 0;
+    Lease ours;
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        id = m_nextId++;
-        Tracked &t = m_tracked[id];
-        t.lease = lease;
-        t.validUntil = sentAt + m_options.ttl;
-        t.fenceAt = t.validUntil - safetyMargin(m_options.ttl);
-        t.onLost = std::move(onLost);
+        ours = m_unreleased.take(name);
+    }
+    if (ours.isValid()) {
+        // Our own lease, whose release failed: take it back rather than wait for it.
+        *sentAt = Clock::now();
+        LockManager::Attempt attempt = m_lockManager->renew(ours, m_options.ttl);
+        if (attempt.status == LockManager::Status::Acquired)
+            return attempt;
+        if (attempt.status == LockManager::Status::Error) {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_unreleased.insert(name, ours);
+            return attempt;
+        }
+        // Expired meanwhile (or taken over): an ordinary acquire decides.
+    }
+    *sentAt = Clock::now();
+    return m_lockManager->tryAcquire(name, m_options.holder, m_options.ttl);
+}
+
+std::shared_ptr<LeaseGuard> LeaseKeeper::track(const Lease &lease, Clock::time_point sentAt,
+                                               std::function<void()> onLost)
+{
+    auto guard = std::make_shared<LeaseGuard>(lease, sentAt, m_options.ttl);
+    const Clock::time_point now = Clock::now();
+    if (now >= guard->fenceAt()) {
+        // The answer came back too late: by this node's clock the lease may already be
+        // another node's. It grants nothing; the caller releases it.
+        qCWarning(lcLease,
+                  "acquiring lease %s (token %lld) took %lld ms, past its fence time (ttl %lld "
+                  "ms): not taken",
+                  qPrintable(lease.name), static_cast<long long>(lease.fencingToken),
+                  static_cast<long long>(duration_cast<milliseconds>(now - sentAt).count()),
+                  static_cast<long long>(m_options.ttl.count()));
+        return nullptr;
+    }
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_tracked[guard.get()] = Tracked{guard, std::move(onLost), false};
     }
     m_changed.notify_all();
     // Start renewing from the keeper's own thread.
@@ -67,70 +180,96 @@ int LeaseKeeper::track(const Lease &lease, Clock::time_point sentAt, std::functi
     });
     qCDebug(lcLease, "tracking %s token %lld", qPrintable(lease.name),
             static_cast<long long>(lease.fencingToken));
-    return id;
+    return guard;
 }
 
-Lease LeaseKeeper::untrack(int id)
+Lease LeaseKeeper::untrack(const std::shared_ptr<LeaseGuard> &guard)
 {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    auto it = m_tracked.find(id);
-    if (it == m_tracked.end())
+    if (!guard)
         return Lease();
-    Lease lease = it->second.lease;
-    m_tracked.erase(it);
-    return lease;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_tracked.erase(guard.get());
+    }
+    return guard->lease();
 }
 
-void LeaseKeeper::markLost(int id)
+bool LeaseKeeper::release(const Lease &lease, QString *error)
+{
+    QString why;
+    if (m_lockManager->release(lease, &why)) {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        const auto it = m_unreleased.constFind(lease.name);
+        if (it != m_unreleased.cend() && it->fencingToken == lease.fencingToken)
+            m_unreleased.erase(it);
+        return true;
+    }
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_unreleased.insert(lease.name, lease);
+    }
+    // Retried with the renewals.
+    QMetaObject::invokeMethod(this, [this] {
+        if (!m_renewTimer->isActive())
+            m_renewTimer->start(m_options.renewInterval);
+    });
+    if (error)
+        *error = why;
+    return false;
+}
+
+void LeaseKeeper::markLost(LeaseGuard *guard)
 {
     std::function<void()> callback;
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        auto it = m_tracked.find(id);
+        auto it = m_tracked.find(guard);
         if (it == m_tracked.end() || it->second.lost)
             return;
-        it->second.lost = true;
-        callback = it->second.onLost;
-        qCWarning(lcLease, "lease %s (token %lld) lost: stopping its run",
-                  qPrintable(it->second.lease.name),
-                  static_cast<long long>(it->second.lease.fencingToken));
+        callback = std::move(it->second.onLost);
+        m_tracked.erase(it); // the guard lives on with its holders
     }
+    // Fence first: the bound run is asked to stop before anything else happens.
+    if (!guard->markLost())
+        return;
+    const Lease lease = guard->lease();
+    qCWarning(lcLease, "lease %s (token %lld) lost: stopping its run", qPrintable(lease.name),
+              static_cast<long long>(lease.fencingToken));
     if (callback)
         callback();
 }
 
 void LeaseKeeper::renewAll()
 {
-    std::vector<std::pair<int, Lease>> work;
+    std::vector<std::shared_ptr<LeaseGuard>> work;
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        for (const auto &[id, t] : m_tracked) {
-            if (!t.lost)
-                work.emplace_back(id, t.lease);
-        }
+        for (const auto &entry : m_tracked)
+            work.push_back(entry.second.guard);
     }
-    if (work.empty()) {
+    const bool pendingReleases = [this] {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        return !m_unreleased.isEmpty();
+    }();
+    if (work.empty() && !pendingReleases) {
         m_renewTimer->stop();
         return;
     }
     bool anyError = false;
-    for (const auto &[id, lease] : work) {
+    for (const std::shared_ptr<LeaseGuard> &guard : work) {
+        if (guard->isLost())
+            continue;
+        const Lease lease = guard->lease();
         const Clock::time_point sentAt = Clock::now();
         const LockManager::Attempt attempt = m_lockManager->renew(lease, m_options.ttl);
         switch (attempt.status) {
-        case LockManager::Status::Acquired: {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            auto it = m_tracked.find(id);
-            if (it != m_tracked.end() && !it->second.lost) {
-                it->second.lease = attempt.lease;
-                it->second.validUntil = sentAt + m_options.ttl;
-                it->second.fenceAt = it->second.validUntil - safetyMargin(m_options.ttl);
-            }
+        case LockManager::Status::Acquired:
+            if (!guard->extend(attempt.lease, sentAt))
+                markLost(guard.get()); // the answer came too late to count
             break;
-        }
         case LockManager::Status::Lost:
         case LockManager::Status::Busy:
-            markLost(id);
+            markLost(guard.get());
             break;
         case LockManager::Status::Error:
             anyError = true;
@@ -140,6 +279,8 @@ void LeaseKeeper::renewAll()
         }
     }
     m_changed.notify_all();
+    if (pendingReleases)
+        retryReleases();
     // After an error, retry sooner than the regular interval, as long as that helps.
     const milliseconds next =
         anyError ? std::min(m_options.renewInterval, std::max(milliseconds(50), m_options.ttl / 20))
@@ -147,25 +288,44 @@ void LeaseKeeper::renewAll()
     m_renewTimer->start(next);
 }
 
+void LeaseKeeper::retryReleases()
+{
+    QList<Lease> pending;
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        pending = m_unreleased.values();
+    }
+    for (const Lease &lease : pending) {
+        QString error;
+        if (m_lockManager->release(lease, &error)) {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            const auto it = m_unreleased.constFind(lease.name);
+            if (it != m_unreleased.cend() && it->fencingToken == lease.fencingToken)
+                m_unreleased.erase(it);
+        }
+    }
+}
+
 void LeaseKeeper::watchdogLoop()
 {
     std::unique_lock<std::mutex> lock(m_mutex);
     while (!m_quit) {
         Clock::time_point earliest = Clock::time_point::max();
-        std::vector<int> due;
+        std::vector<LeaseGuard *> due;
         const Clock::time_point now = Clock::now();
-        for (const auto &[id, t] : m_tracked) {
+        for (const auto &[guard, t] : m_tracked) {
             if (t.lost)
                 continue;
-            if (t.fenceAt <= now)
-                due.push_back(id);
+            const Clock::time_point fenceAt = guard->fenceAt();
+            if (fenceAt <= now)
+                due.push_back(guard);
             else
-                earliest = std::min(earliest, t.fenceAt);
+                earliest = std::min(earliest, fenceAt);
         }
         if (!due.empty()) {
             lock.unlock();
-            for (int id : due)
-                markLost(id);
+            for (LeaseGuard *guard : due)
+                markLost(guard);
             lock.lock();
             continue;
         }
@@ -176,17 +336,24 @@ void LeaseKeeper::watchdogLoop()
     }
 }
 
-void LeaseKeeper::requestLeadership(const QString &key, const QString &lockName,
-                                    std::function<void(const Lease &)> onAcquired,
-                                    std::function<void()> onLost)
+void LeaseKeeper::requestLeadership(
+    const QString &key, const QString &lockName,
+    std::function<void(const std::shared_ptr<LeaseGuard> &)> onAcquired,
+    std::function<void()> onLost)
 {
     QMetaObject::invokeMethod(this, [this, key, lockName, onAcquired = std::move(onAcquired),
                                      onLost = std::move(onLost)]() mutable {
         Candidate &c = m_candidates[key];
+        if (c.guard) {
+            // Asked again while holding: the worker gave the lease up (it ended for it).
+            const Lease lease = untrack(c.guard);
+            if (!c.guard->isLost())
+                release(lease);
+        }
         c.lockName = lockName;
         c.onAcquired = std::move(onAcquired);
         c.onLost = std::move(onLost);
-        c.trackId = 0;
+        c.guard.reset();
         if (!m_standbyTimer->isActive())
             m_standbyTimer->start(m_options.standbyPollInterval);
         tryCandidates(lockName);
@@ -198,18 +365,16 @@ void LeaseKeeper::resign(const QString &key, std::function<void()> done)
     QMetaObject::invokeMethod(this, [this, key, done = std::move(done)] {
         const auto it = m_candidates.find(key);
         if (it != m_candidates.end()) {
-            const int trackId = it->trackId;
+            const std::shared_ptr<LeaseGuard> guard = it->guard;
             m_candidates.erase(it);
-            if (trackId != 0) {
-                const Lease lease = untrack(trackId);
-                if (lease.isValid()) {
-                    QString error;
-                    if (!m_lockManager->release(lease, &error))
-                        qCWarning(lcLease, "cannot release lease %s: %s", qPrintable(lease.name),
-                                  qPrintable(error));
-                    else
-                        qCDebug(lcLease, "released %s", qPrintable(lease.name));
-                }
+            if (guard) {
+                const Lease lease = untrack(guard);
+                QString error;
+                if (!release(lease, &error))
+                    qCWarning(lcLease, "cannot release lease %s: %s", qPrintable(lease.name),
+                              qPrintable(error));
+                else
+                    qCDebug(lcLease, "released %s", qPrintable(lease.name));
             }
         }
         if (done)
@@ -221,7 +386,7 @@ void LeaseKeeper::releaseLater(const Lease &lease)
 {
     QMetaObject::invokeMethod(this, [this, lease] {
         QString error;
-        if (!m_lockManager->release(lease, &error))
+        if (!release(lease, &error))
             qCWarning(lcLease, "cannot release lease %s: %s", qPrintable(lease.name),
                       qPrintable(error));
     });
@@ -232,14 +397,13 @@ void LeaseKeeper::tryCandidates(const QString &onlyLock)
     bool waiting = false;
     for (auto it = m_candidates.begin(); it != m_candidates.end(); ++it) {
         Candidate &c = it.value();
-        if (c.trackId != 0)
+        if (c.guard)
             continue;
         waiting = true;
         if (!onlyLock.isEmpty() && c.lockName != onlyLock)
             continue;
-        const Clock::time_point sentAt = Clock::now();
-        const LockManager::Attempt attempt =
-            m_lockManager->tryAcquire(c.lockName, m_options.holder, m_options.ttl);
+        Clock::time_point sentAt;
+        const LockManager::Attempt attempt = acquire(c.lockName, &sentAt);
         if (attempt.status == LockManager::Status::Error) {
             qCWarning(lcLease, "cannot try leader lease %s: %s", qPrintable(c.lockName),
                       qPrintable(attempt.error));
@@ -250,21 +414,25 @@ void LeaseKeeper::tryCandidates(const QString &onlyLock)
         const QString key = it.key();
         std::function<void()> onLost = c.onLost;
         // On loss the candidacy ends; the worker stands by again once its run has ended.
-        c.trackId = track(attempt.lease, sentAt, [this, key, onLost] {
+        const std::shared_ptr<LeaseGuard> guard = track(attempt.lease, sentAt, [this, key, onLost] {
             if (onLost)
                 onLost();
             QMetaObject::invokeMethod(this, [this, key] {
                 const auto found = m_candidates.find(key);
-                if (found != m_candidates.end() && found->trackId != 0) {
-                    untrack(found->trackId);
+                if (found != m_candidates.end() && found->guard && found->guard->isLost())
                     m_candidates.erase(found);
-                }
             });
         });
+        if (!guard) {
+            QString error;
+            release(attempt.lease, &error); // too late to count: give it back at once
+            continue;
+        }
+        c.guard = guard;
         qCInfo(lcLease, "%s is leader of %s (token %lld)", qPrintable(m_options.holder),
                qPrintable(c.lockName), static_cast<long long>(attempt.lease.fencingToken));
         if (c.onAcquired)
-            c.onAcquired(attempt.lease);
+            c.onAcquired(guard);
     }
     if (!waiting && m_standbyTimer->isActive())
         m_standbyTimer->stop();

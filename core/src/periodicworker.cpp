@@ -228,6 +228,7 @@ void PeriodicWorkerPrivate::resume()
         return;
     }
     if (lockMode == LockMode::Leader && !mayRunAsLeader()) {
+        dropLeadership(); // the loss may still be on its way: it finds nothing to drop
         standBy();
         return;
     }
@@ -309,7 +310,9 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
     record.node = runtime->nodeId;
     record.scheduledAt = scheduledWall;
     record.manual = manual;
-    record.fencingToken = lockMode == LockMode::Leader ? leaderLease.fencingToken : 0;
+    // The leader lease, when this worker leads: the run binds to it when it starts.
+    std::shared_ptr<LeaseGuard> leader = lockMode == LockMode::Leader ? leaderGuard : nullptr;
+    record.fencingToken = leader ? leader->lease().fencingToken : 0;
     // A per-run lock: the lease this node kept since its last tick; this run continues with it.
     Lease held;
     StopSource stopSource = beginRun(record, lockMode == LockMode::PerRun ? &held : nullptr);
@@ -338,32 +341,50 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
     // Moved, not copied, into the run: strings shared between threads cost more to copy.
     auto job = [this, rt = runtime, record = std::move(record), stopSource = std::move(stopSource),
                 scheduled, mode, lock = std::move(lock), holdUntil, holdAfterRun,
-                held = std::move(held), resultBy]() mutable {
-        const auto sentAt = SteadyClock::now();
-        int trackId = 0;
+                held = std::move(held), resultBy, leader = std::move(leader)]() mutable {
+        // The lease this run holds, if any. Nothing runs on a lease that is not valid by
+        // this node's monotonic clock at the moment the work starts (LeaseGuard::bind()).
+        std::shared_ptr<LeaseGuard> guard = std::move(leader);
+        std::shared_ptr<LeaseGuard> perRunGuard;
         Lease lease;
+        auto notRun = [&](const QString &why) {
+            record.startedAt = wallNow();
+            record.finishedAt = record.startedAt;
+            record.outcome = RunOutcome::Skipped;
+            record.error = why;
+            rt->runs->complete(
+                inbox, [this, record = std::move(record)] { onRunFinished(record); }, resultBy);
+        };
         if (mode == LockMode::PerRun) {
             LockManager::Attempt attempt;
+            SteadyClock::time_point sentAt = SteadyClock::now();
             if (held.isValid())
                 attempt = rt->lockManager->renew(held, rt->leaseTtl);
             if (attempt.status != LockManager::Status::Acquired)
-                attempt = rt->lockManager->tryAcquire(lock, rt->nodeId, rt->leaseTtl);
+                attempt = rt->keeper->acquire(lock, &sentAt);
             if (attempt.status != LockManager::Status::Acquired) {
-                record.startedAt = wallNow();
-                record.finishedAt = record.startedAt;
-                record.outcome = RunOutcome::Skipped;
-                record.error =
-                    attempt.status == LockManager::Status::Busy
-                        ? QStringLiteral("lock %1 is held by %2").arg(lock, attempt.lease.holder)
-                        : QStringLiteral("cannot acquire lock %1: %2").arg(lock, attempt.error);
-                rt->runs->complete(
-                    inbox, [this, record = std::move(record)] { onRunFinished(record); }, resultBy);
+                notRun(attempt.status == LockManager::Status::Busy
+                           ? QStringLiteral("lock %1 is held by %2").arg(lock, attempt.lease.holder)
+                           : QStringLiteral("cannot acquire lock %1: %2").arg(lock, attempt.error));
                 return;
             }
             lease = attempt.lease;
             record.fencingToken = lease.fencingToken;
-            trackId = rt->keeper->track(
-                lease, sentAt, [stopSource] { stopSource.requestStop(StopReason::LeaseLost); });
+            perRunGuard = rt->keeper->track(lease, sentAt);
+            if (!perRunGuard) {
+                rt->keeper->release(lease);
+                notRun(QStringLiteral("acquiring lock %1 took too long for its ttl").arg(lock));
+                return;
+            }
+            guard = perRunGuard;
+        }
+        if (guard && !guard->bind(stopSource)) {
+            if (perRunGuard) {
+                rt->keeper->untrack(perRunGuard);
+                rt->keeper->release(lease);
+            }
+            notRun(QStringLiteral("lease %1 ended before the run could start").arg(lock));
+            return;
         }
 
         RunContext::Data data;
@@ -374,6 +395,7 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         data.scheduledSteady = scheduled;
         data.fencingToken = record.fencingToken;
         data.lockName = lock;
+        data.lease = guard;
         data.manual = record.manual;
         data.startedSteady = SteadyClock::now();
         data.startedAt = wallNow();
@@ -423,9 +445,8 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
             record.outcome = RunOutcome::Succeeded;
         }
 
-        if (trackId != 0) {
-            const Lease renewed = rt->keeper->untrack(trackId);
-            const Lease current = renewed.isValid() ? renewed : lease;
+        if (perRunGuard) {
+            const Lease current = rt->keeper->untrack(perRunGuard);
             const auto now = SteadyClock::now();
             const auto until = holdAfterRun.count() > 0 ? now + holdAfterRun : holdUntil;
             // Leave a margin before the next tick: a tenth of the period, 50 ms to 2 s.
@@ -434,17 +455,17 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
             const auto hold = duration_cast<milliseconds>(until - margin - now);
             // A run cut short by a stop (shutdown, disable, lost lease) releases at once.
             bool kept = false;
-            if (!token.isStopRequested() && until != SteadyClock::time_point() &&
-                hold >= milliseconds(50)) {
+            if (!token.isStopRequested() && perRunGuard->isValid() &&
+                until != SteadyClock::time_point() && hold >= milliseconds(50)) {
                 const LockManager::Attempt extended = rt->lockManager->renew(current, hold);
                 kept = extended.status == LockManager::Status::Acquired;
                 if (kept) {
-                    std::lock_guard<std::mutex> guard(runMutex);
+                    std::lock_guard<std::mutex> locked(runMutex);
                     heldLease = extended.lease;
                 }
             }
             QString error;
-            if (!kept && !rt->lockManager->release(current, &error))
+            if (!kept && !rt->keeper->release(current, &error))
                 rt->log(QtWarningMsg, record.worker, record.runId,
                         QStringLiteral("cannot release lock %1: %2").arg(lock, error));
         }
@@ -465,6 +486,7 @@ void PeriodicWorkerPrivate::onRunFinished(const RunRecord &record)
         return;
     }
     if (lockMode == LockMode::Leader && !mayRunAsLeader()) {
+        dropLeadership(); // the loss may still be on its way: it finds nothing to drop
         standBy();
         return;
     }
@@ -545,9 +567,9 @@ bool PeriodicWorkerPrivate::runNow(QString *error)
     return true;
 }
 
-void PeriodicWorkerPrivate::leadershipAcquired(const Lease &lease)
+void PeriodicWorkerPrivate::leadershipAcquired(const std::shared_ptr<LeaseGuard> &guard)
 {
-    if (takeLeadership(lease, active && isEffectivelyEnabled()))
+    if (takeLeadership(guard, active && isEffectivelyEnabled()))
         beginSchedule();
 }
 

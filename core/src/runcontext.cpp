@@ -1,3 +1,4 @@
+#include "leasekeeper_p.h"
 #include "logging_p.h"
 
 #include <warden/logging.h>
@@ -24,6 +25,16 @@ RunContext::RunContext(Data data, StopToken stopToken)
 {}
 
 RunContext::~RunContext() = default;
+
+std::chrono::steady_clock::time_point RunContext::leaseValidUntil() const
+{
+    return m_data.lease ? m_data.lease->validUntil() : std::chrono::steady_clock::time_point::max();
+}
+
+std::chrono::steady_clock::time_point RunContext::leaseFenceAt() const
+{
+    return m_data.lease ? m_data.lease->fenceAt() : std::chrono::steady_clock::time_point::max();
+}
 
 void RunContext::fail(const QString &error)
 {

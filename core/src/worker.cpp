@@ -137,32 +137,35 @@ void WorkerPrivate::standBy()
 {
     setState(WorkerState::Waiting);
     Worker *worker = q_ptr;
+    // Losing the lease stops the run bound to it (LeaseGuard) before this is called.
     runtime->keeper->requestLeadership(
         name, effectiveLockName(),
-        [this, worker](const Lease &lease) {
-            QMetaObject::invokeMethod(worker, [this, lease] { leadershipAcquired(lease); });
+        [this, worker](const std::shared_ptr<LeaseGuard> &guard) {
+            QMetaObject::invokeMethod(worker, [this, guard] { leadershipAcquired(guard); });
         },
-        [this, worker] {
-            // Fence first, in this (keeper or watchdog) thread; then tell the worker.
-            leaseLost = true;
-            {
-                std::lock_guard<std::mutex> lock(runMutex);
-                if (runActive)
-                    runStop.requestStop(StopReason::LeaseLost);
-            }
-            QMetaObject::invokeMethod(worker, [this] { leadershipLost(); });
-        });
+        [this, worker] { QMetaObject::invokeMethod(worker, [this] { leadershipLost(); }); });
 }
 
-bool WorkerPrivate::takeLeadership(const Lease &lease, bool mayRun)
+bool WorkerPrivate::takeLeadership(const std::shared_ptr<LeaseGuard> &guard, bool mayRun)
 {
     if (!mayRun) {
         resignThen([] {});
         return false;
     }
+    const Lease lease = guard->lease();
+    if (!guard->isValid()) {
+        // The lease ended before this thread heard of it (a slow or frozen process): it
+        // grants nothing, and the candidacy ended with it. Stand by again.
+        runtime->log(QtWarningMsg, name, QString(),
+                     QStringLiteral("the leader lease %1 (fencing token %2) ended before the "
+                                    "worker could take it; standing by again")
+                         .arg(lease.name)
+                         .arg(lease.fencingToken));
+        standBy();
+        return false;
+    }
+    leaderGuard = guard;
     isLeader = true;
-    leaseLost = false;
-    leaderLease = lease;
     runtime->log(
         QtInfoMsg, name, QString(),
         QStringLiteral("leader of %1 (fencing token %2)").arg(lease.name).arg(lease.fencingToken));
@@ -175,7 +178,7 @@ bool WorkerPrivate::dropLeadership()
     if (!isLeader)
         return false;
     isLeader = false;
-    leaderLease = Lease();
+    leaderGuard.reset();
     runtime->log(QtWarningMsg, name, QString(), QStringLiteral("lost the leader lease"));
     return true;
 }
@@ -187,7 +190,7 @@ void WorkerPrivate::resignThen(std::function<void()> next)
         return;
     }
     isLeader = false;
-    leaderLease = Lease();
+    leaderGuard.reset();
     Worker *worker = q_ptr;
     runtime->keeper->resign(
         name, [worker, next = std::move(next)] { QMetaObject::invokeMethod(worker, next); });

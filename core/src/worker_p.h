@@ -80,14 +80,16 @@ public:
     Lease heldLease; // a per-run lease kept between ticks (see PeriodicWorkerPrivate::dispatch)
 
     // Worker thread only.
-    bool active = false; // started and not stopping
-    Lease leaderLease;
-    // Written in the worker's thread; read by the host (runNow) and set by the fencing path.
+    bool active = false;                     // started and not stopping
+    std::shared_ptr<LeaseGuard> leaderGuard; // the leader lease while this node leads
+    // Written in the worker's thread; read by the host (runNow) as a hint.
     std::atomic<bool> isLeader{false};
-    std::atomic<bool> leaseLost{false};
 
-    //! A leader that has lost (or not yet won) its lease must not start a run.
-    bool mayRunAsLeader() const { return isLeader && !leaseLost; }
+    /*!
+        A leader that has lost (or not yet won) its lease must not start a run. Worker thread
+        only. The run itself binds to the lease again when it starts (LeaseGuard::bind()).
+    */
+    bool mayRunAsLeader() const { return isLeader && leaderGuard && leaderGuard->isValid(); }
 
     bool isEffectivelyEnabled() const;
     QString effectiveLockName() const { return lockName.isEmpty() ? name : lockName; }
@@ -134,12 +136,12 @@ public:
         Takes the leader lease when the worker may run (\a mayRun); otherwise resigns it.
         Returns whether the worker is now the leader.
     */
-    bool takeLeadership(const Lease &lease, bool mayRun);
+    bool takeLeadership(const std::shared_ptr<LeaseGuard> &guard, bool mayRun);
     //! Gives the lost leader lease up; returns false when the worker was not the leader.
     bool dropLeadership();
 
     // Leadership callbacks, implemented by the kinds.
-    virtual void leadershipAcquired(const Lease &lease) = 0;
+    virtual void leadershipAcquired(const std::shared_ptr<LeaseGuard> &guard) = 0;
     virtual void leadershipLost() = 0;
 
     static WorkerPrivate *get(Worker *worker) { return worker->d_ptr.get(); }
@@ -193,7 +195,7 @@ public:
     void stop() override;
     void reevaluate() override;
     bool runNow(QString *error) override;
-    void leadershipAcquired(const Lease &lease) override;
+    void leadershipAcquired(const std::shared_ptr<LeaseGuard> &guard) override;
     void leadershipLost() override;
 
     void beginSchedule();
@@ -230,7 +232,7 @@ public:
     void stop() override;
     void reevaluate() override;
     bool runNow(QString *error) override;
-    void leadershipAcquired(const Lease &lease) override;
+    void leadershipAcquired(const std::shared_ptr<LeaseGuard> &guard) override;
     void leadershipLost() override;
 
     void launch();

@@ -99,13 +99,18 @@ QString RowBuilder::formatDuration(qint64 ms)
 
 RowBuilder::NodeHealth RowBuilder::nodeHealth(const NodeInfo &node, const QDateTime &now)
 {
-    const qint64 interval = node.heartbeatIntervalMs > 0 ? node.heartbeatIntervalMs : 5000;
-    const qint64 age = node.heartbeatAt.isValid() ? node.heartbeatAt.msecsTo(now) : -1;
+    // The store measures the age on the database clock; only a store that cannot leaves it
+    // to this machine's clock.
+    qint64 age = node.heartbeatAgeMs;
     if (age < 0 && node.heartbeatAt.isValid())
-        return NodeHealth::Alive; // the database clock runs ahead of ours
-    if (age >= 0 && age <= 2 * interval + 1000)
+        age = qMax<qint64>(0, node.heartbeatAt.msecsTo(now));
+    if (age < 0)
+        return NodeHealth::Dead;
+    if (node.isAlive() ||
+        (node.heartbeatAgeMs < 0 &&
+         age < NodeInfo::SilentIntervalsWhileAlive * qMax(1000, node.heartbeatIntervalMs)))
         return NodeHealth::Alive;
-    if (age >= 0 && age <= 5 * interval + 2000)
+    if (age <= 5 * qMax(1000, node.heartbeatIntervalMs) + 2000)
         return NodeHealth::Late;
     return NodeHealth::Dead;
 }

@@ -180,8 +180,7 @@ QString nodeIdInUse(Store &store, const QString &nodeId)
         if (node.id != nodeId || !node.heartbeatAt.isValid())
             continue;
         const qint64 interval = node.heartbeatIntervalMs > 0 ? node.heartbeatIntervalMs : 5000;
-        const qint64 age =
-            node.heartbeatAt.msecsTo(QDateTime::currentDateTimeUtc()) - node.clockOffsetMs;
+        const qint64 age = node.heartbeatAgeMs; // on the database clock
         if (node.hostName == thisMachine) {
             if (node.pid == thisPid)
                 continue;

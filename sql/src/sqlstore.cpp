@@ -752,13 +752,13 @@ Result<QList<NodeInfo>> SqlStore::nodes()
     if (!s)
         return R::failure(error);
     const bool p = s->isPostgres();
-    QSqlQuery *q =
-        s->prepared(NodesKey,
-                    QStringLiteral("SELECT id, host_name, pid, version, %1, %2, clock_offset_ms, "
-                                   "heartbeat_interval_ms FROM warden_nodes ORDER BY id")
-                        .arg(SqlText::timeOut(p, QStringLiteral("started_at")),
-                             SqlText::timeOut(p, QStringLiteral("heartbeat_at"))),
-                    &error);
+    QSqlQuery *q = s->prepared(
+        NodesKey,
+        QStringLiteral("SELECT id, host_name, pid, version, %1, %2, clock_offset_ms, "
+                       "heartbeat_interval_ms, %3 - %2 FROM warden_nodes ORDER BY id")
+            .arg(SqlText::timeOut(p, QStringLiteral("started_at")),
+                 SqlText::timeOut(p, QStringLiteral("heartbeat_at")), SqlText::nowMs(p)),
+        &error);
     if (!q || !s->exec(*q, &error))
         return R::failure(error);
     QList<NodeInfo> out;
@@ -772,6 +772,7 @@ Result<QList<NodeInfo>> SqlStore::nodes()
         n.heartbeatAt = msValue(q->value(5));
         n.clockOffsetMs = q->value(6).toLongLong();
         n.heartbeatIntervalMs = q->value(7).toInt();
+        n.heartbeatAgeMs = q->value(8).isNull() ? -1 : qMax<qint64>(0, q->value(8).toLongLong());
         out.append(n);
     }
     q->finish();

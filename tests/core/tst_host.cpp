@@ -19,6 +19,7 @@ using namespace std::chrono;
 using namespace std::chrono_literals;
 
 Q_DECLARE_METATYPE(Warden::MisfirePolicy)
+Q_DECLARE_METATYPE(Warden::LockMode)
 
 namespace {
 
@@ -67,6 +68,75 @@ PeriodicWorker *timedWorker(const QString &name, milliseconds interval, millisec
     return worker;
 }
 
+/*!
+    A lock manager whose answers come back late, as from a database whose leases table another
+    process has locked: the statement takes effect at once, the answer arrives after the
+    delay. Releases can be made to fail.
+*/
+class SlowLockManager final : public LockManager
+{
+public:
+    explicit SlowLockManager(std::shared_ptr<LockManager> inner)
+        : m_inner(std::move(inner))
+    {}
+    std::atomic<int> acquireDelayMs{0};
+    std::atomic<int> renewDelayMs{0};
+    std::atomic<bool> failReleases{false};
+    std::atomic<int> lateAnswers{0};
+
+    Attempt tryAcquire(const QString &name, const QString &holder, milliseconds ttl) override
+    {
+        Attempt attempt = m_inner->tryAcquire(name, holder, ttl);
+        if (const int delay = acquireDelayMs; delay > 0) {
+            if (attempt.status == Status::Acquired)
+                ++lateAnswers;
+            std::this_thread::sleep_for(milliseconds(delay));
+        }
+        return attempt;
+    }
+    Attempt renew(const Lease &lease, milliseconds ttl) override
+    {
+        Attempt attempt = m_inner->renew(lease, ttl);
+        if (const int delay = renewDelayMs; delay > 0)
+            std::this_thread::sleep_for(milliseconds(delay));
+        return attempt;
+    }
+    bool release(const Lease &lease, QString *error) override
+    {
+        if (failReleases) {
+            if (error)
+                *error = QStringLiteral("database is locked");
+            return false;
+        }
+        return m_inner->release(lease, error);
+    }
+    bool forceRelease(const QString &name, QString *error) override
+    {
+        return m_inner->forceRelease(name, error);
+    }
+    Result<QList<Lease>> leases() override { return m_inner->leases(); }
+
+private:
+    std::shared_ptr<LockManager> m_inner;
+};
+
+//! The intervals of \a timings that overlap one of another node's, as text.
+QStringList overlaps(const Timings &timings)
+{
+    auto runs = timings.snapshot();
+    QStringList out;
+    for (size_t i = 0; i < runs.size(); ++i)
+        for (size_t j = i + 1; j < runs.size(); ++j)
+            if (runs[i].node != runs[j].node && runs[i].started < runs[j].finished &&
+                runs[j].started < runs[i].finished)
+                out.append(QStringLiteral("%1 (token %2) and %3 (token %4)")
+                               .arg(runs[i].node)
+                               .arg(runs[i].token)
+                               .arg(runs[j].node)
+                               .arg(runs[j].token));
+    return out;
+}
+
 } // namespace
 
 class tst_Host : public QObject
@@ -98,6 +168,10 @@ private slots:
     void leaderTakeoverOnStop();
     void leaderSelfFencesWhenRenewalFails();
     void perRunSelfFencesWhenRenewalFails();
+    void lateAcquireGrantsNothing_data();
+    void lateAcquireGrantsNothing();
+    void lateRenewalFencesTheHolder();
+    void failedReleaseIsNotAnotherHolder();
     void blockingRunDelaysNoOtherTick();
     void runQueuedBehindBlockingRunStarts();
     void logLinesReachStore();
@@ -793,6 +867,139 @@ void tst_Host::perRunSelfFencesWhenRenewalFails()
     QVERIFY(run.fencingToken > 0);
     locks->setUnavailable(false);
     QVERIFY(stopHost(*host));
+}
+
+void tst_Host::lateAcquireGrantsNothing_data()
+{
+    QTest::addColumn<LockMode>("mode");
+    QTest::newRow("leader") << LockMode::Leader;
+    QTest::newRow("per-run") << LockMode::PerRun;
+}
+
+void tst_Host::lateAcquireGrantsNothing()
+{
+    // Node A's acquires answer after more than the ttl less the safety margin: by A's clock the
+    // lease may be B's already, so they must grant A nothing. Before, A became leader with
+    // such a lease and ran beside B (the watchdog's "lost" came before the worker led).
+    QFETCH(LockMode, mode);
+    auto shared = std::make_shared<InProcessLockManager>();
+    auto slow = std::make_shared<SlowLockManager>(shared);
+    slow->acquireDelayMs = 320; // > 300 - 50 ms
+    auto a = makeHost(QStringLiteral("node-a"), slow);
+    auto b = makeHost(QStringLiteral("node-b"), shared);
+    Timings timings;
+    Concurrency concurrency;
+    for (Host *host : {a.get(), b.get()}) {
+        host->setLeaseTimeToLive(300ms);
+        host->setLeaseRenewInterval(100ms);
+        host->setStandbyPollInterval(20ms);
+        Worker *worker = nullptr;
+        if (mode == LockMode::Leader) {
+            auto *continuous = ContinuousWorker::create(QStringLiteral("w"), [&](RunContext &c) {
+                concurrency.enter();
+                Timings::Run run;
+                run.started = steady_clock::now();
+                run.token = c.fencingToken();
+                run.node = c.nodeId();
+                c.stopToken().waitFor(150ms); // returns early: restarted after the back-off
+                run.finished = steady_clock::now();
+                concurrency.leave();
+                timings.add(run);
+            });
+            continuous->setRestartBackoff(5ms, 5ms);
+            worker = continuous;
+        } else {
+            // B ticks less often, so that A wins the race now and then.
+            worker = timedWorker(QStringLiteral("w"), host == a.get() ? 40ms : 200ms, 30ms,
+                                 &timings, &concurrency);
+        }
+        worker->setLock(mode);
+        QVERIFY(host->addWorker(worker));
+    }
+    a->start();
+    b->start();
+    // Rounds: the lease is freed, both race for it; when A wins, its answer comes too late.
+    for (int round = 0; round < 100 && slow->lateAnswers < 3; ++round) {
+        QTest::qWait(150);
+        shared->forceRelease(QStringLiteral("w"));
+    }
+    QVERIFY2(slow->lateAnswers >= 3, "node A never won the race: nothing was tested");
+    QTRY_VERIFY_WITH_TIMEOUT(timings.size() >= 8, 10000);
+    QVERIFY(stopHost(*a));
+    QVERIFY(stopHost(*b));
+    const QStringList found = overlaps(timings);
+    QVERIFY2(found.isEmpty(), qPrintable(found.join(QStringLiteral("; "))));
+    QCOMPARE(concurrency.most.load(), 1);
+    for (const auto &run : timings.snapshot())
+        QVERIFY2(run.node == QStringLiteral("node-b"),
+                 "a late answer must never let node A run the worker");
+}
+
+void tst_Host::lateRenewalFencesTheHolder()
+{
+    // The renewals of the leader answer too late to count: the lease is not extended, the
+    // leader stops its run before the lease can expire, and the other node takes over.
+    auto shared = std::make_shared<InProcessLockManager>();
+    auto slow = std::make_shared<SlowLockManager>(shared);
+    auto a = makeHost(QStringLiteral("node-a"), slow);
+    auto b = makeHost(QStringLiteral("node-b"), shared);
+    Timings timings;
+    Concurrency concurrency;
+    QList<Worker *> workers;
+    for (Host *host : {a.get(), b.get()}) {
+        host->setLeaseTimeToLive(400ms);
+        host->setLeaseRenewInterval(100ms);
+        host->setStandbyPollInterval(20ms);
+        auto *worker = ContinuousWorker::create(QStringLiteral("w"), [&](RunContext &c) {
+            concurrency.enter();
+            Timings::Run run;
+            run.started = steady_clock::now();
+            run.token = c.fencingToken();
+            run.node = c.nodeId();
+            c.stopToken().waitFor(1h);
+            run.finished = steady_clock::now();
+            concurrency.leave();
+            timings.add(run);
+        });
+        worker->setLock(LockMode::Leader);
+        worker->setRestartBackoff(5ms, 5ms);
+        QVERIFY(host->addWorker(worker));
+        workers.append(worker);
+    }
+    a->start();
+    QTRY_COMPARE(workers[0]->state(), WorkerState::Running);
+    b->start();
+    QTRY_COMPARE(workers[1]->state(), WorkerState::Waiting);
+    slow->renewDelayMs = 600; // longer than the ttl
+    QTRY_VERIFY_WITH_TIMEOUT(workers[1]->state() == WorkerState::Running, 5000);
+    slow->renewDelayMs = 0;
+    QVERIFY(stopHost(*b));
+    QVERIFY(stopHost(*a));
+    const QStringList found = overlaps(timings);
+    QVERIFY2(found.isEmpty(), qPrintable(found.join(QStringLiteral("; "))));
+    QCOMPARE(concurrency.most.load(), 1);
+}
+
+void tst_Host::failedReleaseIsNotAnotherHolder()
+{
+    // A release that fails leaves the lease to this node in the database until it expires;
+    // the node must take it back, not skip its own ticks as "held by" itself.
+    auto shared = std::make_shared<InProcessLockManager>();
+    auto slow = std::make_shared<SlowLockManager>(shared);
+    auto host = makeHost(QStringLiteral("node-a"), slow);
+    host->setLeaseTimeToLive(5s);
+    RunLog log(host.get());
+    auto *worker = PeriodicWorker::create(QStringLiteral("w"), [](RunContext &) {});
+    worker->setInterval(50ms, IntervalSchedule::Mode::FixedDelay); // released after each run
+    worker->setLock(LockMode::PerRun);
+    QVERIFY(host->addWorker(worker));
+    slow->failReleases = true;
+    host->start();
+    QTRY_VERIFY_WITH_TIMEOUT(log.count(QStringLiteral("w")) >= 10, 5000);
+    slow->failReleases = false;
+    QVERIFY(stopHost(*host));
+    for (const RunRecord &r : log.of(QStringLiteral("w")))
+        QVERIFY2(r.outcome == RunOutcome::Succeeded, qPrintable(r.error));
 }
 
 void tst_Host::blockingRunDelaysNoOtherTick()

@@ -55,6 +55,21 @@ struct WARDEN_CORE_EXPORT NodeInfo
     QDateTime heartbeatAt;    //!< set by the store on the database clock when it can
     qint64 clockOffsetMs = 0; //!< node clock minus database clock, as last measured
     int heartbeatIntervalMs = 0;
+    /*!
+        How old the heartbeat was when the store read it, on the store's own clock (the
+        database's), so that neither the node's nor the reader's clock offset enters; -1 when
+        unknown.
+    */
+    qint64 heartbeatAgeMs = -1;
+
+    //! How many heartbeat intervals (at least a second each) a live node may stay silent.
+    static constexpr int SilentIntervalsWhileAlive = 3;
+    //! Alive while its heartbeat is fresh by the database clock (see heartbeatAgeMs).
+    bool isAlive() const
+    {
+        const qint64 interval = heartbeatIntervalMs > 1000 ? heartbeatIntervalMs : 1000;
+        return heartbeatAgeMs >= 0 && heartbeatAgeMs < SilentIntervalsWhileAlive * interval;
+    }
 };
 
 //! What one node says of one of its workers.

@@ -13,6 +13,7 @@
 
 namespace Warden {
 
+class LeaseGuard;
 class RunContext;
 
 /*!
@@ -66,6 +67,8 @@ public:
         QDateTime startedAt;
         qint64 fencingToken = 0;
         QString lockName;
+        //! The lease the run holds (set by the host); empty when it holds none.
+        std::shared_ptr<const LeaseGuard> lease;
         bool manual = false;
         //! The scheduled and actual start on the monotonic clock, for precise lateness.
         std::chrono::steady_clock::time_point scheduledSteady;
@@ -94,6 +97,22 @@ public:
     qint64 fencingToken() const { return m_data.fencingToken; }
     bool holdsLease() const { return m_data.fencingToken > 0; }
     const QString &lockName() const { return m_data.lockName; }
+
+    /*!
+        When the lease this run holds would end by this node's monotonic clock unless it is
+        renewed: the moment the acquire or the last successful renewal was sent, plus the
+        ttl. It moves on with every renewal. The database counts the same ttl from a later
+        moment, so no other node can take the lease over before this time.
+        steady_clock::time_point::max() when the run holds no lease.
+    */
+    std::chrono::steady_clock::time_point leaseValidUntil() const;
+    /*!
+        When the host stops this run unless the lease was renewed by then: leaseValidUntil()
+        less a safety margin (a tenth of the ttl, at least 50 ms). The stop token fires then
+        with StopReason::LeaseLost. Work that cannot stop at once (a child process, say) must
+        be gone by leaseValidUntil(). steady_clock::time_point::max() without a lease.
+    */
+    std::chrono::steady_clock::time_point leaseFenceAt() const;
     //! True for a run started by "run now" rather than by the schedule.
     bool isManual() const { return m_data.manual; }
 
