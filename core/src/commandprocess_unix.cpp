@@ -27,6 +27,16 @@
 //   the process group id cannot have been reused.
 // - When the command exits, the keeper kills what it left behind (its process group and any
 //   other descendant): nothing of a run survives the run. Then it reports the exit status.
+// - The keeper enforces the run's lease. When the run holds one, the keeper knows two moments
+//   on the monotonic clock (CLOCK_MONOTONIC, one clock for every process of the machine): the
+//   fence time, when it sends SIGTERM to the command's group, and the kill time, when it sends
+//   SIGKILL, at the latest a quarter of the safety margin before the lease would expire by
+//   this node's clock (the database counts the same ttl from a later moment). Warden moves
+//   both on after every successful renewal. So when warden is frozen (SIGSTOP), stuck or
+//   starved and stops renewing, the keeper ends the command before another node can hold the
+//   lease, whatever the command's kill_grace and whether it ignores SIGTERM. Only a keeper
+//   frozen together with warden (a whole stopped machine or process tree) escapes this: the
+//   fencing token is the defence there.
 //
 // The keeper and the command run between fork() and exec() of a multithreaded process: they
 // make async-signal-safe system calls only (no malloc, no locks, no Qt).
@@ -181,9 +191,46 @@ struct KeeperReport
     int value = 0; // Started: the command's pid; ForkFailed: errno; Finished: wait status
 };
 
-//! What warden asks of the keeper: one byte.
+//! What warden asks of the keeper: one byte, DeadlineRequest followed by a LeaseDeadline.
 constexpr char TerminateRequest = 'T';
 constexpr char KillRequest = 'K';
+constexpr char DeadlineRequest = 'D';
+
+//! The lease's deadlines for the keeper, in CLOCK_MONOTONIC nanoseconds; 0: none.
+struct LeaseDeadline
+{
+    qint64 terminateAt = 0;
+    qint64 killAt = 0;
+};
+
+qint64 monotonicNow()
+{
+    timespec now = {};
+    ::clock_gettime(CLOCK_MONOTONIC, &now); // async-signal-safe
+    return qint64(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+//! \a time on CLOCK_MONOTONIC: libstdc++'s steady_clock is that clock.
+qint64 monotonicNanoseconds(steady_clock::time_point time)
+{
+    static_assert(std::is_same_v<steady_clock::duration, nanoseconds>);
+    return time.time_since_epoch().count();
+}
+
+/*!
+    The deadlines for a run holding a lease: SIGTERM at the fence time, SIGKILL after the
+    grace period but at the latest a quarter of the safety margin before the lease ends.
+*/
+LeaseDeadline leaseDeadline(const RunContext &context, milliseconds killGrace)
+{
+    const steady_clock::time_point validUntil = context.leaseValidUntil();
+    if (validUntil == steady_clock::time_point::max())
+        return LeaseDeadline();
+    const steady_clock::time_point fenceAt = context.leaseFenceAt();
+    const steady_clock::time_point killAt = std::min<steady_clock::time_point>(
+        fenceAt + killGrace, validUntil - (validUntil - fenceAt) / 4);
+    return LeaseDeadline{monotonicNanoseconds(fenceAt), monotonicNanoseconds(killAt)};
+}
 
 //! Everything the keeper and the command need, prepared before fork().
 struct ChildSetup
@@ -197,6 +244,7 @@ struct ChildSetup
     int errWrite = -1;
     int failWrite = -1;
     int keeperSocket = -1; // the keeper's end
+    LeaseDeadline lease;   // the lease's deadlines at the start
 };
 
 bool writeAll(int fd, const void *data, size_t size)
@@ -436,6 +484,9 @@ void killDescendants()
 
     bool orphaned = false;
     int status = 0;
+    LeaseDeadline lease = setup.lease;
+    bool terminated = false; // by the lease's deadline
+    bool killed = false;
     for (;;) {
         // Reap re-parented orphans; peek at the command without reaping it, so that its pid,
         // the process group id, cannot be reused while the group may still be signalled.
@@ -452,8 +503,25 @@ void killDescendants()
         }
         if (commandExited)
             break;
+        // The lease: warden did not move its deadlines on in time.
+        const qint64 now = monotonicNow();
+        if (lease.killAt > 0 && !killed && now >= lease.killAt) {
+            killed = true;
+            ::kill(-command, SIGKILL);
+        } else if (lease.terminateAt > 0 && !terminated && now >= lease.terminateAt) {
+            terminated = true;
+            ::kill(-command, SIGTERM);
+        }
+        int timeout = events >= 0 ? -1 : 100;
+        for (qint64 at : {terminated ? 0 : lease.terminateAt, killed ? 0 : lease.killAt}) {
+            if (at <= 0)
+                continue;
+            const qint64 left = (at - now + 999999) / 1000000;
+            const int ms = int(std::max<qint64>(0, std::min<qint64>(left, 60000)));
+            timeout = timeout < 0 ? ms : std::min(timeout, ms);
+        }
         pollfd fds[2] = {{control, POLLIN, 0}, {events, POLLIN, 0}};
-        const int ready = ::poll(fds, events >= 0 ? 2 : 1, events >= 0 ? -1 : 100);
+        const int ready = ::poll(fds, events >= 0 ? 2 : 1, timeout);
         if (ready < 0 && errno != EINTR) {
             orphaned = true;
             break;
@@ -470,10 +538,22 @@ void killDescendants()
                 orphaned = true; // warden is gone, or finished with this run
                 break;
             }
-            if (got == 1 && request == TerminateRequest)
+            if (got == 1 && request == TerminateRequest) {
                 ::kill(-command, SIGTERM);
-            else if (got == 1 && request == KillRequest)
+            } else if (got == 1 && request == KillRequest) {
                 ::kill(-command, SIGKILL);
+            } else if (got == 1 && request == DeadlineRequest) {
+                LeaseDeadline extended;
+                if (!readAll(control, &extended, sizeof extended)) {
+                    orphaned = true;
+                    break;
+                }
+                // Later only: a deadline that passed has been acted on.
+                if (!terminated)
+                    lease.terminateAt = std::max(lease.terminateAt, extended.terminateAt);
+                if (!killed)
+                    lease.killAt = std::max(lease.killAt, extended.killAt);
+            }
         }
     }
     ::kill(-command, SIGKILL);
@@ -580,6 +660,7 @@ void runCommand(const CommandSpec &spec, RunContext &context)
     setup.errWrite = errWrite.get();
     setup.failWrite = failWrite.get();
     setup.keeperSocket = keeperSocket.get();
+    setup.lease = leaseDeadline(context, spec.killGrace);
 
     const pid_t keeper = ::fork();
     if (keeper < 0) {
@@ -632,6 +713,20 @@ void runCommand(const CommandSpec &spec, RunContext &context)
     auto ask = [&control](char request) {
         [[maybe_unused]] const ssize_t n = ::send(control.get(), &request, 1, MSG_NOSIGNAL);
     };
+    // A run on a lease: warden passes every renewal on to the keeper (see the top of the file).
+    const bool leased = context.leaseValidUntil() != steady_clock::time_point::max();
+    LeaseDeadline sentDeadline = setup.lease;
+    auto passOnRenewal = [&] {
+        const LeaseDeadline now = leaseDeadline(context, spec.killGrace);
+        if (now.terminateAt <= sentDeadline.terminateAt && now.killAt <= sentDeadline.killAt)
+            return;
+        char message[1 + sizeof(LeaseDeadline)];
+        message[0] = DeadlineRequest;
+        std::memcpy(message + 1, &now, sizeof now);
+        [[maybe_unused]] const ssize_t n =
+            ::send(control.get(), message, sizeof message, MSG_NOSIGNAL);
+        sentDeadline = now;
+    };
 
     // The keeper exits once the command and everything it started are gone.
     FileDescriptor pidFd;
@@ -646,6 +741,7 @@ void runCommand(const CommandSpec &spec, RunContext &context)
     bool terminating = false;
     bool killed = false;
     steady_clock::time_point killAt;
+    steady_clock::time_point termSentAt;
     for (;;) {
         pollfd fds[4];
         int count = 0;
@@ -667,6 +763,14 @@ void runCommand(const CommandSpec &spec, RunContext &context)
             fds[count++] = pollfd{pidFd.get(), POLLIN, 0};
         }
         int timeout = pidFd.get() >= 0 ? -1 : 100; // without a pidfd, look for the exit
+        if (leased) {
+            passOnRenewal();
+            timeout = timeout < 0 ? 100 : std::min(timeout, 100); // renewals come every ttl/3
+            // However long the grace, SIGKILL lands before the lease can end.
+            if (terminating && !killed)
+                killAt = std::min(killAt, steady_clock::time_point(nanoseconds(
+                                              leaseDeadline(context, spec.killGrace).killAt)));
+        }
         if (terminating && !killed) {
             const auto left = duration_cast<milliseconds>(killAt - steady_clock::now()).count() + 1;
             timeout = timeout < 0 ? int(std::max<qint64>(0, left))
@@ -682,6 +786,10 @@ void runCommand(const CommandSpec &spec, RunContext &context)
         if (stopIndex >= 0 && fds[stopIndex].revents) {
             terminating = true;
             killAt = steady_clock::now() + spec.killGrace;
+            if (leased)
+                killAt = std::min(killAt, steady_clock::time_point(nanoseconds(
+                                              leaseDeadline(context, spec.killGrace).killAt)));
+            termSentAt = steady_clock::now();
             context.log(QtInfoMsg,
                         QStringLiteral("stop requested (%1): sending SIGTERM to %2 (pid %3)")
                             .arg(toKeyword(context.stopToken().stopReason()), program)
@@ -691,8 +799,13 @@ void runCommand(const CommandSpec &spec, RunContext &context)
         if (terminating && !killed && steady_clock::now() >= killAt) {
             killed = true;
             context.log(QtWarningMsg,
-                        QStringLiteral("%1 did not exit within %2 of SIGTERM: sending SIGKILL")
-                            .arg(program, IntervalSchedule::formatDuration(spec.killGrace)));
+                        QStringLiteral("%1 did not exit within %2 of SIGTERM%3: sending SIGKILL")
+                            .arg(program,
+                                 IntervalSchedule::formatDuration(
+                                     duration_cast<milliseconds>(steady_clock::now() - termSentAt)),
+                                 killAt < termSentAt + spec.killGrace
+                                     ? QStringLiteral(" (kill_grace cut short: the lease ends)")
+                                     : QString()));
             ask(KillRequest);
         }
         if (pidIndex < 0 || fds[pidIndex].revents) {

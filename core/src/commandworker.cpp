@@ -8,8 +8,10 @@
 //   inherit_environment = true
 //   kill_grace = "10s"                    # between SIGTERM and SIGKILL on stop or timeout
 #include "commandprocess_p.h"
+#include "leasekeeper_p.h"
 
 #include <warden/continuousworker.h>
+#include <warden/logging.h>
 #include <warden/periodicworker.h>
 #include <warden/workertyperegistry.h>
 
@@ -69,6 +71,20 @@ WorkerTypeRegistry::Type commandWorkerType()
         spec.inheritEnvironment = s.value(QStringLiteral("inherit_environment"), true).toBool();
         if (s.contains(QStringLiteral("kill_grace")))
             spec.killGrace = milliseconds(s.value(QStringLiteral("kill_grace")).toLongLong());
+        if (worker.lockMode != LockMode::None) {
+            // After a lost lease SIGKILL must land before the lease can end: the grace is
+            // what the safety margin leaves (see commandprocess_unix.cpp).
+            const milliseconds bound = LeaseKeeper::safetyMargin(config.locks.timeToLive) * 3 / 4;
+            if (spec.killGrace > bound)
+                qCWarning(lcHost,
+                          "worker %s: kill_grace %s is longer than lock ttl %s leaves after a lost "
+                          "lease; such a stop sends SIGKILL %s after SIGTERM (a stop that keeps "
+                          "the lease waits the whole kill_grace)",
+                          qPrintable(worker.name),
+                          qPrintable(IntervalSchedule::formatDuration(spec.killGrace)),
+                          qPrintable(IntervalSchedule::formatDuration(config.locks.timeToLive)),
+                          qPrintable(IntervalSchedule::formatDuration(bound)));
+        }
         if (worker.kind == Worker::Kind::Continuous)
             return ContinuousWorker::create(
                 worker.name, [spec](RunContext &context) { runCommand(spec, context); });
