@@ -835,6 +835,10 @@ void runCommand(const CommandSpec &spec, RunContext &context)
     else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
         context.fail(
             QStringLiteral("%1 exited with code %2").arg(program).arg(WEXITSTATUS(status)));
+    else if (WIFSIGNALED(status) && leased && steady_clock::now() >= context.leaseFenceAt())
+        context.fail(QStringLiteral("%1 was ended by its keeper with %2: the lease passed its "
+                                    "fence time without a renewal")
+                         .arg(program, signalName(WTERMSIG(status))));
     else if (WIFSIGNALED(status))
         context.fail(
             QStringLiteral("%1 was killed by %2").arg(program, signalName(WTERMSIG(status))));

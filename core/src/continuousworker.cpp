@@ -108,6 +108,8 @@ void ContinuousWorkerPrivate::launch()
             failure = QStringLiteral("exception of an unknown type");
         }
         context = nullptr;
+        if (lease && !lease->isValid())
+            stopSource.requestStop(StopReason::LeaseLost); // see PeriodicWorkerPrivate::dispatch
         record.finishedAt = QDateTime::currentDateTimeUtc();
         const StopToken token = stopSource.token();
         if (token.isStopRequested()) {

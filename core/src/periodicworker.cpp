@@ -419,6 +419,11 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
             failure = describeException(std::current_exception());
         }
         record.finishedAt = wallNow();
+        // A run that ended after its lease's fence time ended on a lost lease, even if the
+        // watchdog has not said so yet (a process resumed after a freeze; a command ended by
+        // its keeper).
+        if (guard && !guard->isValid())
+            stopSource.requestStop(StopReason::LeaseLost);
 
         const StopToken token = stopSource.token();
         if (token.isStopRequested()) {
