@@ -47,6 +47,35 @@ QString toKeyword(RunOutcome outcome)
 {
     return enumName(outcome);
 }
+bool isFailure(RunOutcome outcome)
+{
+    switch (outcome) {
+    case RunOutcome::Failed:
+    case RunOutcome::TimedOut:
+    case RunOutcome::Abandoned:
+    case RunOutcome::Lost:
+        return true;
+    case RunOutcome::Succeeded:
+    case RunOutcome::Cancelled:
+    case RunOutcome::Skipped:
+    case RunOutcome::Missed:
+        return false;
+    }
+    return false;
+}
+
+QStringList failureKeywords()
+{
+    QStringList out;
+    const QMetaEnum meta = QMetaEnum::fromType<RunOutcome>();
+    for (int i = 0; i < meta.keyCount(); ++i) {
+        const auto outcome = static_cast<RunOutcome>(meta.value(i));
+        if (isFailure(outcome))
+            out.append(toKeyword(outcome));
+    }
+    return out;
+}
+
 QString toKeyword(LockMode mode)
 {
     return enumName(mode);

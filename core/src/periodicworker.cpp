@@ -347,13 +347,18 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         std::shared_ptr<LeaseGuard> guard = std::move(leader);
         std::shared_ptr<LeaseGuard> perRunGuard;
         Lease lease;
-        auto notRun = [&](const QString &why) {
+        // A tick that did not run: another node ran it (counted, not a run of this node), or
+        // the lock could not be reached or used (recorded as missed, with the reason).
+        auto notRun = [&](RunOutcome outcome, const QString &why) {
             record.startedAt = wallNow();
             record.finishedAt = record.startedAt;
-            record.outcome = RunOutcome::Skipped;
+            record.outcome = outcome;
             record.error = why;
+            const bool elsewhere = outcome == RunOutcome::Skipped;
             rt->runs->complete(
-                inbox, [this, record = std::move(record)] { onRunFinished(record); }, resultBy);
+                inbox,
+                [this, record = std::move(record), elsewhere] { onRunFinished(record, elsewhere); },
+                resultBy);
         };
         if (mode == LockMode::PerRun) {
             LockManager::Attempt attempt;
@@ -363,9 +368,12 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
             if (attempt.status != LockManager::Status::Acquired)
                 attempt = rt->keeper->acquire(lock, &sentAt);
             if (attempt.status != LockManager::Status::Acquired) {
-                notRun(attempt.status == LockManager::Status::Busy
-                           ? QStringLiteral("lock %1 is held by %2").arg(lock, attempt.lease.holder)
-                           : QStringLiteral("cannot acquire lock %1: %2").arg(lock, attempt.error));
+                if (attempt.status == LockManager::Status::Busy)
+                    notRun(RunOutcome::Skipped,
+                           QStringLiteral("lock %1 is held by %2").arg(lock, attempt.lease.holder));
+                else
+                    notRun(RunOutcome::Missed,
+                           QStringLiteral("cannot acquire lock %1: %2").arg(lock, attempt.error));
                 return;
             }
             lease = attempt.lease;
@@ -373,7 +381,9 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
             perRunGuard = rt->keeper->track(lease, sentAt);
             if (!perRunGuard) {
                 rt->keeper->release(lease);
-                notRun(QStringLiteral("acquiring lock %1 took too long for its ttl").arg(lock));
+                notRun(
+                    RunOutcome::Missed,
+                    QStringLiteral("acquiring lock %1 took longer than its ttl allows").arg(lock));
                 return;
             }
             guard = perRunGuard;
@@ -383,7 +393,8 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                 rt->keeper->untrack(perRunGuard);
                 rt->keeper->release(lease);
             }
-            notRun(QStringLiteral("lease %1 ended before the run could start").arg(lock));
+            notRun(RunOutcome::Missed,
+                   QStringLiteral("lease %1 ended before the run could start").arg(lock));
             return;
         }
 
@@ -480,12 +491,12 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
     runtime->runs->submitAt(std::move(job), scheduled);
 }
 
-void PeriodicWorkerPrivate::onRunFinished(const RunRecord &record)
+void PeriodicWorkerPrivate::onRunFinished(const RunRecord &record, bool ranElsewhere)
 {
     running = false;
     if (timeoutTimer)
         timeoutTimer->stop();
-    endRun(record);
+    endRun(record, ranElsewhere);
     if (!active) {
         finishStop();
         return;

@@ -231,7 +231,7 @@ StopSource WorkerPrivate::beginRun(const RunRecord &record, Lease *takeHeldLease
     return runStop;
 }
 
-bool WorkerPrivate::endRun(const RunRecord &record)
+bool WorkerPrivate::endRun(const RunRecord &record, bool ranElsewhere)
 {
     {
         std::lock_guard<std::mutex> lock(runMutex);
@@ -239,11 +239,9 @@ bool WorkerPrivate::endRun(const RunRecord &record)
         if (runAbandoned)
             return false;
     }
-    const bool failed = record.outcome == RunOutcome::Failed ||
-                        record.outcome == RunOutcome::TimedOut ||
-                        record.outcome == RunOutcome::Abandoned;
+    const bool failed = isFailure(record.outcome);
     updateStatus([&](WorkerStatus &s) {
-        if (record.outcome == RunOutcome::Skipped) {
+        if (record.outcome == RunOutcome::Skipped || record.outcome == RunOutcome::Missed) {
             ++s.skipCount;
             return;
         }
@@ -256,6 +254,8 @@ bool WorkerPrivate::endRun(const RunRecord &record)
         s.lastLatenessMs = record.manual ? 0 : record.latenessMs();
         s.lastError = record.error;
     });
+    if (ranElsewhere)
+        return true;
     if (runtime) {
         if (failed)
             runtime->log(QtWarningMsg, name, record.runId,

@@ -123,9 +123,10 @@ public:
     StopSource beginRun(const RunRecord &record, Lease *takeHeldLease = nullptr);
     /*!
         Ends the run in the worker's thread: counts and records it. Returns false when the
-        run had been abandoned (already recorded).
+        run had been abandoned (already recorded). A tick that another node ran
+        (\a ranElsewhere) is not a run of this node: it is counted, not recorded.
     */
-    bool endRun(const RunRecord &record);
+    bool endRun(const RunRecord &record, bool ranElsewhere = false);
     //! Called by the host when the shutdown timeout expired; thread-safe.
     std::optional<RunRecord> abandon();
 
@@ -204,7 +205,7 @@ public:
     void disarm();
     void onTick();
     void dispatch(SteadyClock::time_point scheduled, const QDateTime &scheduledWall, bool manual);
-    void onRunFinished(const RunRecord &record);
+    void onRunFinished(const RunRecord &record, bool ranElsewhere = false);
     void checkCatchUp();
     //! Sets the pending tick from the wall-clock time of the calendar schedule.
     bool setNextWall(const QDateTime &wall);

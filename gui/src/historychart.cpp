@@ -27,6 +27,10 @@ QColor outcomeColor(RunOutcome outcome)
         return QColor(0x1a, 0x73, 0xe8);
     case RunOutcome::Abandoned:
         return QColor(0x8c, 0x1d, 0x18);
+    case RunOutcome::Missed:
+        return QColor(0x9a, 0xa0, 0xa6);
+    case RunOutcome::Lost:
+        return QColor(0x6a, 0x1b, 0x9a);
     }
     return Qt::black;
 }
@@ -60,6 +64,8 @@ void drawMark(QPainter &p, const QPointF &c, RunOutcome outcome)
         p.drawRect(QRectF(c - QPointF(r, r), QSizeF(2 * r, 2 * r)));
         break;
     case RunOutcome::Skipped:
+    case RunOutcome::Missed:
+    case RunOutcome::Lost:
     case RunOutcome::Abandoned: {
         QPainterPath triangle;
         triangle.moveTo(c + QPointF(0, -r - 1));

@@ -326,8 +326,7 @@ QWidget *MainWindow::buildWorkersPage()
     m_stateFilter->addItem(Icons::icon(QStringLiteral("state-disabled")), tr("Disabled or paused"),
                            QStringList{QStringLiteral("disabled"), QStringLiteral("paused")});
     m_stateFilter->addItem(Icons::icon(QStringLiteral("outcome-failed")), tr("Last run failed"),
-                           QStringList{QStringLiteral("failed"), QStringLiteral("timedout"),
-                                       QStringLiteral("abandoned")});
+                           failureKeywords());
     filters->addWidget(m_workerFilter, 1);
     filters->addWidget(m_stateFilter);
     layout->addLayout(filters);

@@ -350,8 +350,7 @@ TableRows RowBuilder::workerRows(const QList<WorkerStatus> &statuses,
             outcome = textCell(toKeyword(latest->lastOutcome), int(latest->lastOutcome));
             outcome.icon = outcomeIcon(latest->lastOutcome);
             outcome.toolTip = latest->lastError;
-            if (latest->lastOutcome == RunOutcome::Failed ||
-                latest->lastOutcome == RunOutcome::Abandoned)
+            if (isFailure(latest->lastOutcome))
                 outcome.foreground = failureColor;
             cell(WorkerColumn::Duration) = durationCell(latest->lastDurationMs);
             cell(WorkerColumn::Lateness) = durationCell(latest->lastLatenessMs);
@@ -486,7 +485,7 @@ TableRows RowBuilder::runRows(const QList<RunRecord> &runs) const
         Cell &outcome = cell(RunColumn::Outcome);
         outcome = textCell(toKeyword(run.outcome), int(run.outcome));
         outcome.icon = outcomeIcon(run.outcome);
-        if (run.outcome == RunOutcome::Failed || run.outcome == RunOutcome::Abandoned)
+        if (isFailure(run.outcome))
             outcome.foreground = failureColor;
         cell(RunColumn::Duration) = durationCell(run.durationMs());
         cell(RunColumn::Lateness) = durationCell(run.latenessMs());

@@ -709,6 +709,11 @@ void tst_Host::perRunLockAcrossTwoHosts()
         host->start();
     }
     QTRY_VERIFY_WITH_TIMEOUT(timings.size() >= 30, 10000);
+    // Each node left some ticks to the other, which held the lock: counted, not recorded.
+    qint64 leftToOther = 0;
+    for (Host *host : {a.get(), b.get()})
+        for (const WorkerStatus &s : host->snapshot())
+            leftToOther += s.skipCount;
     QVERIFY(stopHost(*a));
     QVERIFY(stopHost(*b));
     QCOMPARE(concurrency.most.load(), 1);
@@ -719,12 +724,14 @@ void tst_Host::perRunLockAcrossTwoHosts()
         QVERIFY(runs[k].started >= runs[k - 1].finished);
         QVERIFY2(runs[k].token > runs[k - 1].token, "fencing tokens must grow");
     }
-    // Each node skipped some ticks because the other held the lock.
-    const int skipped = logA.count(QStringLiteral("locked"), RunOutcome::Skipped) +
-                        logB.count(QStringLiteral("locked"), RunOutcome::Skipped);
-    QVERIFY(skipped > 0);
-    for (const RunRecord &r : logA.of(QStringLiteral("locked"), RunOutcome::Skipped))
-        QVERIFY2(r.error.contains(QStringLiteral("held by node-b")), qPrintable(r.error));
+    QVERIFY(leftToOther > 0);
+    // Only real runs are runs: a tick the other node ran leaves no record here.
+    for (const RunLog *log : {&logA, &logB})
+        for (const RunRecord &r : log->of(QStringLiteral("locked")))
+            QVERIFY2(r.outcome == RunOutcome::Succeeded || r.outcome == RunOutcome::Cancelled,
+                     qPrintable(r.error)); // cancelled: cut short by the stop
+    QCOMPARE(logA.count(QStringLiteral("locked")) + logB.count(QStringLiteral("locked")),
+             int(timings.size()));
 }
 
 void tst_Host::perRunLockRunsEachTickOnce()

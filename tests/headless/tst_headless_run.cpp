@@ -283,10 +283,14 @@ command = "echo \"$WARDEN_NODE $WARDEN_FENCING_TOKEN\" >> leader.txt; exec sleep
     QCOMPARE(scheduled.size(), lines.size());
     auto db = openDatabase(dbUrl(QStringLiteral("cluster.db")));
     QVERIFY(db);
-    bool skippedSomewhere = false;
-    for (const Warden::RunRecord &r : runs(*db, QStringLiteral("tick")))
-        skippedSomewhere = skippedSomewhere || r.outcome == Warden::RunOutcome::Skipped;
-    QVERIFY2(skippedSomewhere, "the other node never found the per-run lock taken");
+    // Only real runs are runs: a tick that the other node ran leaves no record on the loser,
+    // so the records are exactly the ticks that ran.
+    int recorded = 0;
+    for (const Warden::RunRecord &r : runs(*db, QStringLiteral("tick"))) {
+        QVERIFY2(r.outcome != Warden::RunOutcome::Skipped, qPrintable(r.error));
+        ++recorded;
+    }
+    QVERIFY(recorded >= lines.size() - 2); // the newest may not be flushed yet
 
     // The leader fails over when its node dies.
     const QString leaderFile = m_dir.filePath(QStringLiteral("leader.txt"));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QtCore/QStringList>
 #include <QtCore/qglobal.h>
 #include <QtCore/qobjectdefs.h>
 
@@ -36,11 +37,21 @@ enum class RunOutcome {
     Failed,    //!< doWork() threw, or reported an error with RunContext::fail()
     TimedOut,  //!< the per-run timeout fired and the run then finished
     Cancelled, //!< the run was cut short by a stop request (shutdown, disable, lease lost)
-    Skipped,   //!< the tick did not run: the per-run lock was held elsewhere, or it could not be
-               //!< acquired
+    Skipped,   //!< the tick did not run by the misfire policy (or the lease ended before it)
     Abandoned, //!< the run did not finish within the host's shutdown timeout
+    Missed,    //!< the tick could not run: the database or the lock could not be reached
+    Lost,      //!< the run's node died while it ran; closed by another node
 };
 Q_ENUM_NS(RunOutcome)
+
+/*!
+    Whether \a outcome counts as a failure: failed, timed out, abandoned or lost. The one
+    definition that the host's failure count, the console's "last run failed" filter and
+    colours, and the CLI use.
+*/
+WARDEN_CORE_EXPORT bool isFailure(RunOutcome outcome);
+//! Every outcome that isFailure() counts, as keywords (for filters).
+WARDEN_CORE_EXPORT QStringList failureKeywords();
 
 //! How a worker uses its lock.
 enum class LockMode {

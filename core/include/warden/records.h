@@ -90,7 +90,8 @@ struct WARDEN_CORE_EXPORT WorkerStatus
     qint64 lastLatenessMs = -1;
     qint64 runCount = 0;
     qint64 failureCount = 0;
-    qint64 skipCount = 0;
+    qint64 skipCount =
+        0; //!< ticks another node ran, and ticks missed (database or lock out of reach)
     qint64 misfireCount = 0;
     QString lastError;
     QDateTime updatedAt;
