@@ -423,9 +423,27 @@ int schedule(const CommandLine &cl)
 
 // --- store readers --------------------------------------------------------------------------
 
-int workers(Database &db, const CommandLine &cl)
+//! A worker's state as a view shows it: "node-dead" when its node is not alive.
+QString shownState(const WorkerStatus &status)
+{
+    return status.isNodeAlive ? toKeyword(status.state) : QStringLiteral("node-dead");
+}
+
+//! The statuses of the nodes that have not signed off, with node liveness applied.
+Result<QList<WorkerStatus>> clusterStatuses(Database &db)
 {
     const auto statuses = db.store()->workerStatuses();
+    if (!statuses.isOk())
+        return statuses;
+    const auto nodeList = db.store()->nodes();
+    if (!nodeList.isOk())
+        return Result<QList<WorkerStatus>>::failure(nodeList.errorString());
+    return currentStatuses(statuses.value(), nodeList.value());
+}
+
+int workers(Database &db, const CommandLine &cl)
+{
+    const auto statuses = clusterStatuses(db);
     if (!statuses.isOk())
         return storeError(QStringLiteral("worker statuses"), statuses.errorString());
     const auto settings = db.store()->workerSettings();
@@ -443,7 +461,9 @@ int workers(Database &db, const CommandLine &cl)
                 {QStringLiteral("worker"), s.worker},
                 {QStringLiteral("node"), s.node},
                 {QStringLiteral("kind"), s.kind},
-                {QStringLiteral("state"), toKeyword(s.state)},
+                {QStringLiteral("state"), shownState(s)},
+                {QStringLiteral("node_alive"), s.isNodeAlive},
+                {QStringLiteral("reported_state"), toKeyword(s.state)},
                 {QStringLiteral("enabled"), s.enabled},
                 {QStringLiteral("schedule"), orNull(s.schedule)},
                 {QStringLiteral("lock_mode"), toKeyword(s.lockMode)},
@@ -471,7 +491,9 @@ int workers(Database &db, const CommandLine &cl)
     QList<QStringList> rows;
     for (const WorkerStatus &s : statuses.value()) {
         const WorkerSettings set = byWorker.value(s.worker);
-        QString state = toKeyword(s.state);
+        QString state = s.isNodeAlive
+                            ? toKeyword(s.state)
+                            : QStringLiteral("node-dead (said %1)").arg(toKeyword(s.state));
         if (set.isPausedAt(now))
             state += QStringLiteral(" (paused until %1)").arg(shortTime(set.pausedUntil));
         rows.append(
@@ -558,7 +580,7 @@ int nodes(Database &db, const CommandLine &cl)
 int status(Database &db, const CommandLine &cl)
 {
     const auto nodeList = db.store()->nodes();
-    const auto statuses = db.store()->workerStatuses();
+    const auto statuses = clusterStatuses(db);
     const auto leases = db.lockManager()->leases();
     if (!nodeList.isOk())
         return storeError(QStringLiteral("nodes"), nodeList.errorString());
@@ -572,8 +594,8 @@ int status(Database &db, const CommandLine &cl)
     QMap<QString, int> byState;
     QStringList failing;
     for (const WorkerStatus &s : statuses.value()) {
-        ++byState[toKeyword(s.state)];
-        if (s.lastDurationMs >= 0 && s.lastOutcome == RunOutcome::Failed)
+        ++byState[shownState(s)];
+        if (s.lastDurationMs >= 0 && isFailure(s.lastOutcome))
             failing.append(QStringLiteral("%1@%2").arg(s.worker, s.node));
     }
     int held = 0;

@@ -274,13 +274,17 @@ void QueryWorker::refresh()
     ClusterSnapshot snapshot;
     snapshot.takenAt = now;
     // Only what changed since the previous refresh goes to the GUI thread.
-    snapshot.workers = m_workerTable.update(
-        m_builder.workerRows(statuses.value(), settings.value(), leases.value(), now));
+    // Statuses of signed-off nodes drop out; those of dead nodes are marked as such.
+    const QList<WorkerStatus> current = currentStatuses(statuses.value(), nodes.value());
+    snapshot.workers =
+        m_workerTable.update(m_builder.workerRows(current, settings.value(), leases.value(), now));
     snapshot.locks = m_lockTable.update(m_builder.lockRows(leases.value(), now));
     snapshot.nodes =
         m_nodeTable.update(m_builder.nodeRows(nodes.value(), now, &snapshot.aliveNodes));
     snapshot.audit = m_auditTable.update(m_builder.auditRows(audit.value()));
-    for (const WorkerStatus &status : statuses.value()) {
+    for (const WorkerStatus &status : current) {
+        if (!status.isNodeAlive)
+            continue;
         if (status.state == WorkerState::Running)
             ++snapshot.runningWorkers;
         else if (status.state == WorkerState::Failed)

@@ -203,8 +203,12 @@ TableRows RowBuilder::workerRows(const QList<WorkerStatus> &statuses,
         QString schedule, lockName, kind;
         QMap<int, QStringList> nodesByState;
         QStringList perNode;
+        // A dead node's status ranks below every live one: it says nothing of what runs.
+        auto priorityOf = [](const WorkerStatus *s) {
+            return s->isNodeAlive ? statePriority(s->state) : -1;
+        };
         for (const WorkerStatus *s : onNodes) {
-            if (!top || statePriority(s->state) > statePriority(top->state))
+            if (!top || priorityOf(s) > priorityOf(top))
                 top = s;
             if (s->lastRunAt.isValid() && (!latest || s->lastRunAt > latest->lastRunAt))
                 latest = s;
@@ -220,10 +224,14 @@ TableRows RowBuilder::workerRows(const QList<WorkerStatus> &statuses,
                 lockName = s->lockName.isEmpty() ? s->worker : s->lockName;
             if (kind.isEmpty())
                 kind = s->kind;
-            nodesByState[statePriority(s->state)].append(s->node);
-            perNode.append(tr("%1: %2%3")
-                               .arg(s->node, toKeyword(s->state),
-                                    s->enabled ? QString() : tr(" (switched off)")));
+            nodesByState[priorityOf(s)].append(s->node);
+            if (s->isNodeAlive)
+                perNode.append(tr("%1: %2%3")
+                                   .arg(s->node, toKeyword(s->state),
+                                        s->enabled ? QString() : tr(" (switched off)")));
+            else
+                perNode.append(
+                    tr("%1: node dead (it last said %2)").arg(s->node, toKeyword(s->state)));
         }
         row.detail = lockName;
         perNode.sort();
@@ -234,7 +242,12 @@ TableRows RowBuilder::workerRows(const QList<WorkerStatus> &statuses,
         const bool disabled = desired && !desired->enabled;
         const bool paused = desired && !disabled && desired->isPausedAt(now);
         Cell &state = cell(WorkerColumn::State);
-        if (top) {
+        if (top && !top->isNodeAlive) {
+            state = textCell(tr("node dead"), -1);
+            state.icon = QStringLiteral("node-dead");
+            state.foreground = mutedColor;
+            state.toolTip = perNode.join(QLatin1Char('\n'));
+        } else if (top) {
             state = textCell(toKeyword(top->state), statePriority(top->state));
             state.icon = stateIcon(top->state);
             if (top->state == WorkerState::Failed)
@@ -256,12 +269,12 @@ TableRows RowBuilder::workerRows(const QList<WorkerStatus> &statuses,
             const QStringList &names = nodesByState[priority];
             WorkerState shown = WorkerState::Stopped;
             for (const WorkerStatus *w : onNodes) {
-                if (statePriority(w->state) == priority) {
+                if (priorityOf(w) == priority) {
                     shown = w->state;
                     break;
                 }
             }
-            const QString stateName = toKeyword(shown);
+            const QString stateName = priority < 0 ? tr("node dead") : toKeyword(shown);
             if (onNodes.size() <= 3)
                 summary.append(tr("%1 on %2").arg(stateName, names.join(QStringLiteral(", "))));
             else

@@ -303,6 +303,36 @@ command = "echo \"$WARDEN_NODE $WARDEN_FENCING_TOKEN\" >> leader.txt; exec sleep
     QCOMPARE(second.first(), QByteArray(aLeads ? "node-b" : "node-a"));
     QVERIFY(second.last().toLongLong() > first.last().toLongLong());
 
+    // The dead node's workers are not shown as running once its heartbeat is stale (three
+    // heartbeat intervals): one leader, not two.
+    const QString deadNode = QString::fromLatin1(aLeads ? "node-a" : "node-b");
+    auto stateOn = [&](const QString &node, QJsonObject *entry) {
+        const auto out = run({QStringLiteral("workers"), QStringLiteral("--json"),
+                              QStringLiteral("--database"), dbUrl(QStringLiteral("cluster.db"))});
+        for (const QJsonValue &v : out.json().array()) {
+            const QJsonObject o = v.toObject();
+            if (o.value(QStringLiteral("worker")).toString() == QStringLiteral("leader") &&
+                o.value(QStringLiteral("node")).toString() == node) {
+                *entry = o;
+                return o.value(QStringLiteral("state")).toString();
+            }
+        }
+        return QString();
+    };
+    QJsonObject dead;
+    QTRY_COMPARE_WITH_TIMEOUT(stateOn(deadNode, &dead), QStringLiteral("node-dead"), 30000);
+    QCOMPARE(dead.value(QStringLiteral("node_alive")).toBool(true), false);
+    QCOMPARE(dead.value(QStringLiteral("reported_state")).toString(), QStringLiteral("running"));
+    const auto status = run({QStringLiteral("status"), QStringLiteral("--json"),
+                             QStringLiteral("--database"), dbUrl(QStringLiteral("cluster.db"))});
+    const QJsonObject byState = status.json()
+                                    .object()
+                                    .value(QStringLiteral("workers"))
+                                    .toObject()
+                                    .value(QStringLiteral("by_state"))
+                                    .toObject();
+    QCOMPARE(byState.value(QStringLiteral("node-dead")).toInt(), 2); // both of its workers
+
     Node &survivor = aLeads ? *b : *a;
     survivor.signal(SIGTERM);
     QVERIFY(survivor.waitForExit(10000));

@@ -3,6 +3,7 @@
 #include <warden/global.h>
 
 #include <QtCore/QDateTime>
+#include <QtCore/QList>
 #include <QtCore/QMetaType>
 #include <QtCore/QString>
 
@@ -95,7 +96,21 @@ struct WARDEN_CORE_EXPORT WorkerStatus
     qint64 misfireCount = 0;
     QString lastError;
     QDateTime updatedAt;
+    /*!
+        False when the node that published this status is not alive (currentStatuses()): the
+        state is then the last one the node reported, not what runs.
+    */
+    bool isNodeAlive = true;
 };
+
+/*!
+    The worker statuses as the cluster is now, the one place the admin commands and the console
+    apply node liveness: statuses of a node that signed off (it has no node row any more) are
+    left out; those of a node that is not alive (NodeInfo::isAlive()) are kept with
+    isNodeAlive false, so that no view shows them as running.
+*/
+WARDEN_CORE_EXPORT QList<WorkerStatus> currentStatuses(const QList<WorkerStatus> &statuses,
+                                                       const QList<NodeInfo> &nodes);
 
 //! The cluster-wide desired settings of a worker (the admin's switches).
 struct WARDEN_CORE_EXPORT WorkerSettings
