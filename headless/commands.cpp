@@ -219,7 +219,8 @@ QJsonObject runJson(const RunRecord &r)
                        {QStringLiteral("scheduled_at"), time(r.scheduledAt)},
                        {QStringLiteral("started_at"), time(r.startedAt)},
                        {QStringLiteral("finished_at"), time(r.finishedAt)},
-                       {QStringLiteral("duration_ms"), r.durationMs()},
+                       {QStringLiteral("duration_ms"),
+                        r.durationMs() < 0 ? QJsonValue() : QJsonValue(r.durationMs())},
                        {QStringLiteral("lateness_ms"), r.manual ? 0 : r.latenessMs()},
                        {QStringLiteral("manual"), r.manual},
                        {QStringLiteral("fencing_token"), r.fencingToken},
@@ -665,7 +666,7 @@ int runs(Database &db, const CommandLine &cl)
     for (const RunRecord &r : list.value())
         rows.append(
             {shortTime(r.startedAt), r.worker, r.node, toKeyword(r.outcome),
-             QStringLiteral("%1 ms").arg(r.durationMs()),
+             r.durationMs() < 0 ? QStringLiteral("-") : QStringLiteral("%1 ms").arg(r.durationMs()),
              r.manual ? QStringLiteral("manual") : QStringLiteral("%1 ms").arg(r.latenessMs()),
              r.error});
     printTable({QStringLiteral("STARTED"), QStringLiteral("WORKER"), QStringLiteral("NODE"),

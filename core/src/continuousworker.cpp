@@ -88,6 +88,7 @@ void ContinuousWorkerPrivate::launch()
         data.lockName = lock;
         data.lease = lease;
         record.startedAt = data.startedAt;
+        recordStart(record);
         const auto began = data.startedSteady;
         RunContext runContext(std::move(data), stopSource.token());
         runContext.setLogSink(logSink());

@@ -59,6 +59,7 @@ bool isFailure(RunOutcome outcome)
     case RunOutcome::Cancelled:
     case RunOutcome::Skipped:
     case RunOutcome::Missed:
+    case RunOutcome::Running:
         return false;
     }
     return false;

@@ -30,6 +30,7 @@ void HostControl::begin()
         connect(m_host->store.get(), &Store::workerSettingsChanged, this,
                 &HostControl::pollSettings, Qt::QueuedConnection);
     }
+    closeOwnLeftovers(); // before the heartbeat: the old one tells when the last process ended
     publishHeartbeat();
     pollSettings();
     QList<Worker *> workers;
@@ -134,6 +135,56 @@ void HostControl::publishStatuses()
 void HostControl::publishHeartbeat()
 {
     m_host->store->publishNode(m_host->nodeInfo());
+    closeRunsOfDeadNodes();
+}
+
+void HostControl::closeOwnLeftovers()
+{
+    const auto closed = m_host->store->closeRunningRuns(
+        m_host->nodeId,
+        QStringLiteral("node %1 stopped while the run went on (it was killed or its machine "
+                       "went down); the run ended with it at the latest")
+            .arg(m_host->nodeId));
+    if (!closed.isOk())
+        qCWarning(lcHost, "cannot close the runs left by this node's last process: %s",
+                  qPrintable(closed.errorString()));
+    else if (closed.value() > 0)
+        m_host->runtime->log(QtWarningMsg, QString(), QString(),
+                             QStringLiteral("closed %1 run(s) that this node's last process left "
+                                            "running as lost")
+                                 .arg(closed.value()));
+}
+
+void HostControl::closeRunsOfDeadNodes()
+{
+    const auto nodes = m_host->store->nodes();
+    if (!nodes.isOk())
+        return;
+    QList<NodeInfo> dead;
+    for (const NodeInfo &node : nodes.value()) {
+        if (node.id != m_host->nodeId && node.heartbeatAgeMs >= 0 && !node.isAlive())
+            dead.append(node);
+    }
+    if (dead.isEmpty())
+        return;
+    // One live node closes them: whoever holds this lease; it lapses by itself.
+    if (m_host->lockManager) {
+        const auto attempt = m_host->lockManager->tryAcquire(
+            QStringLiteral("warden.ledger"), m_host->nodeId, m_host->heartbeatInterval * 2);
+        if (attempt.status != LockManager::Status::Acquired)
+            return;
+    }
+    for (const NodeInfo &node : std::as_const(dead)) {
+        const auto closed = m_host->store->closeRunningRuns(
+            node.id, QStringLiteral("node %1 stopped answering (last heartbeat %2); the run "
+                                    "ended with it at the latest")
+                         .arg(node.id, node.heartbeatAt.toString(Qt::ISODateWithMs)));
+        if (closed.isOk() && closed.value() > 0)
+            m_host->runtime->log(QtWarningMsg, QString(), QString(),
+                                 QStringLiteral("closed %1 run(s) of dead node %2 as lost")
+                                     .arg(closed.value())
+                                     .arg(node.id));
+    }
 }
 
 void HostControl::finish()

@@ -36,6 +36,13 @@ public:
     void pollSettings();
     void publishStatuses();
     void publishHeartbeat();
+    /*!
+        The run ledger's upkeep: closes this node's runs left as running by its previous
+        process (at start), and, under a lease so that one live node does it, the runs of
+        nodes that are not alive (with every heartbeat).
+    */
+    void closeOwnLeftovers();
+    void closeRunsOfDeadNodes();
 
 private:
     void applySettings(Worker *worker, const WorkerSettings &settings, bool initial);

@@ -22,6 +22,9 @@ struct InMemoryStore::Private
     QHash<QPair<QString, QString>, WorkerStatus> statuses;
     QMap<QString, WorkerSettings> settings;
     std::deque<RunRecord> runs;
+    // The ledger's rows still running, by run id (a deque keeps references to its elements
+    // valid when it grows or shrinks at its ends).
+    QHash<QString, RunRecord *> running;
     QHash<QString, RunRecord> lastScheduled;
     std::deque<StoredLogLine> logLines;
     std::deque<AuditEntry> audit;
@@ -79,10 +82,23 @@ void InMemoryStore::removeWorkerStatus(const QString &nodeId, const QString &wor
 void InMemoryStore::recordRun(const RunRecord &run)
 {
     std::lock_guard<std::mutex> lock(d->mutex);
-    d->runs.push_back(run);
-    while (int(d->runs.size()) > d->maximumRuns)
+    // The ledger: the end of a run completes the row of its start.
+    const auto started =
+        run.outcome == RunOutcome::Running ? d->running.end() : d->running.find(run.runId);
+    if (started != d->running.end()) {
+        *started.value() = run;
+        d->running.erase(started);
+    } else {
+        d->runs.push_back(run);
+        if (run.outcome == RunOutcome::Running)
+            d->running.insert(run.runId, &d->runs.back());
+    }
+    while (int(d->runs.size()) > d->maximumRuns) {
+        if (d->runs.front().outcome == RunOutcome::Running)
+            d->running.remove(d->runs.front().runId);
         d->runs.pop_front();
-    if (!run.manual && run.outcome != RunOutcome::Skipped)
+    }
+    if (!run.manual && run.outcome != RunOutcome::Skipped && run.outcome != RunOutcome::Missed)
         d->lastScheduled.insert(run.worker, run);
     ++d->written;
 }
@@ -237,6 +253,34 @@ bool InMemoryStore::recordAudit(const AuditEntry &entry, QString *)
     while (int(d->audit.size()) > d->maximumAudit)
         d->audit.pop_front();
     return true;
+}
+
+Result<int> InMemoryStore::closeRunningRuns(const QString &nodeId, const QString &reason,
+                                            const QDateTime &finishedAt)
+{
+    std::lock_guard<std::mutex> lock(d->mutex);
+    QDateTime end = finishedAt;
+    if (!end.isValid()) {
+        const auto node = d->nodes.constFind(nodeId);
+        end = node != d->nodes.cend() && node->heartbeatAt.isValid()
+                  ? node->heartbeatAt
+                  : QDateTime::currentDateTimeUtc();
+    }
+    int closed = 0;
+    for (auto it = d->running.begin(); it != d->running.end();) {
+        RunRecord &run = *it.value();
+        if (run.node != nodeId) {
+            ++it;
+            continue;
+        }
+        run.outcome = RunOutcome::Lost;
+        run.error = reason;
+        run.finishedAt = qMax(end, run.startedAt);
+        ++closed;
+        it = d->running.erase(it);
+    }
+    d->written += closed;
+    return closed;
 }
 
 } // namespace Warden

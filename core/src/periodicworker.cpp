@@ -411,6 +411,7 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         data.startedSteady = SteadyClock::now();
         data.startedAt = wallNow();
         record.startedAt = data.startedAt;
+        recordStart(record);
         RunContext context(std::move(data), stopSource.token());
         // This run holds the runtime (rt) until it ends: the sink need not.
         context.setLogSink(

@@ -269,6 +269,22 @@ bool WorkerPrivate::endRun(const RunRecord &record, bool ranElsewhere)
     return true;
 }
 
+void WorkerPrivate::recordStart(const RunRecord &record)
+{
+    {
+        std::lock_guard<std::mutex> lock(runMutex);
+        currentRun.startedAt = record.startedAt; // an abandoned run keeps its real start
+        currentRun.fencingToken = record.fencingToken;
+    }
+    if (runtime && runtime->store) {
+        RunRecord start = record;
+        start.outcome = RunOutcome::Running;
+        start.finishedAt = QDateTime();
+        start.error.clear();
+        runtime->store->recordRun(start);
+    }
+}
+
 std::optional<RunRecord> WorkerPrivate::abandon()
 {
     std::lock_guard<std::mutex> lock(runMutex);

@@ -127,6 +127,11 @@ public:
         (\a ranElsewhere) is not a run of this node: it is counted, not recorded.
     */
     bool endRun(const RunRecord &record, bool ranElsewhere = false);
+    /*!
+        The run has started (its thread): puts its row in the run ledger and keeps the start
+        time for abandon(). Thread-safe.
+    */
+    void recordStart(const RunRecord &record);
     //! Called by the host when the shutdown timeout expired; thread-safe.
     std::optional<RunRecord> abandon();
 

@@ -31,6 +31,8 @@ QColor outcomeColor(RunOutcome outcome)
         return QColor(0x9a, 0xa0, 0xa6);
     case RunOutcome::Lost:
         return QColor(0x6a, 0x1b, 0x9a);
+    case RunOutcome::Running:
+        return QColor(0x1a, 0x73, 0xe8);
     }
     return Qt::black;
 }
@@ -66,6 +68,7 @@ void drawMark(QPainter &p, const QPointF &c, RunOutcome outcome)
     case RunOutcome::Skipped:
     case RunOutcome::Missed:
     case RunOutcome::Lost:
+    case RunOutcome::Running:
     case RunOutcome::Abandoned: {
         QPainterPath triangle;
         triangle.moveTo(c + QPointF(0, -r - 1));
@@ -172,8 +175,10 @@ void HistoryChart::paintEvent(QPaintEvent *)
     }
     // A line through the durations, oldest to newest, then the marks.
     QList<const RunRecord *> ordered;
-    for (const RunRecord &run : m_runs)
-        ordered.append(&run);
+    for (const RunRecord &run : m_runs) {
+        if (run.durationMs() >= 0) // a run still going has no duration yet
+            ordered.append(&run);
+    }
     std::sort(ordered.begin(), ordered.end(),
               [](const RunRecord *a, const RunRecord *b) { return a->startedAt < b->startedAt; });
     QPainterPath line;

@@ -119,11 +119,22 @@ QStringList step(int version, bool pg)
         }
         return statements;
     }
+    case 3:
+        // The run ledger: a run's row is written when it starts and completed when it ends,
+        // so a run id is unique; the rows still running are found by node (a dead node's runs
+        // are closed as lost).
+        return {
+            QStringLiteral("DELETE FROM warden_runs WHERE id NOT IN "
+                           "(SELECT MIN(id) FROM warden_runs GROUP BY run_id)"),
+            QStringLiteral("CREATE UNIQUE INDEX warden_runs_run_id ON warden_runs (run_id)"),
+            QStringLiteral("CREATE INDEX warden_runs_running ON warden_runs (node) "
+                           "WHERE outcome = 'running'"),
+        };
     }
     return {};
 }
 
-constexpr int Latest = 2;
+constexpr int Latest = 3;
 
 struct Transaction
 {

@@ -38,6 +38,7 @@ enum StatementKey {
     TriggerKey,
     AuditKey,
     AuditTrailKey,
+    CloseRunningKey,
 };
 
 using StatusKey = QPair<QString, QString>; // (worker, node)
@@ -575,7 +576,14 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
             QStringLiteral(
                 "INSERT INTO warden_runs (run_id, worker, node, scheduled_at, started_at, "
                 "finished_at, outcome, error, fencing_token, manual) VALUES (:run, "
-                ":worker, :node, %1, %2, %3, :outcome, :error, :token, :manual)")
+                ":worker, :node, %1, %2, %3, :outcome, :error, :token, :manual) "
+                // The ledger: the end completes the start's row. A run closed as lost by
+                // another node and then finished by its own (it was frozen, not dead) gets
+                // its true end.
+                "ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at, "
+                "finished_at = excluded.finished_at, outcome = excluded.outcome, "
+                "error = excluded.error, fencing_token = excluded.fencing_token "
+                "WHERE warden_runs.outcome IN ('running', 'lost')")
                 .arg(in(":scheduled"), in(":started"), in(":finished")),
             error);
         if (!q)
@@ -875,7 +883,7 @@ Result<std::optional<RunRecord>> SqlStore::lastScheduledRun(const QString &worke
     QSqlQuery *q = s->prepared(
         LastScheduledKey,
         QStringLiteral("SELECT %1 FROM warden_runs WHERE worker = :worker AND manual = %2 "
-                       "AND outcome <> 'skipped' ORDER BY id DESC LIMIT 1")
+                       "AND outcome NOT IN ('skipped', 'missed') ORDER BY id DESC LIMIT 1")
             .arg(runColumns(p), p ? QStringLiteral("false") : QStringLiteral("0")),
         &error);
     if (!q)
@@ -1046,6 +1054,44 @@ Result<qint64> SqlStore::requestTrigger(const QString &worker, const QString &us
     q->finish();
     Q_EMIT workerSettingsChanged();
     return sequence;
+}
+
+Result<int> SqlStore::closeRunningRuns(const QString &nodeId, const QString &reason,
+                                       const QDateTime &finishedAt)
+{
+    using R = Result<int>;
+    QString error;
+    SqlSession *s = d->session(&error);
+    if (!s)
+        return R::failure(error);
+    const bool p = s->isPostgres();
+    // Finished at the given time, else at the node's last heartbeat, else now; never before
+    // the run started.
+    const QString end =
+        QStringLiteral("COALESCE(%1, (SELECT heartbeat_at FROM warden_nodes WHERE id = :node2), "
+                       "%2)")
+            .arg(SqlText::timeIn(p, QStringLiteral(":finished")),
+                 p ? QStringLiteral("clock_timestamp()") : SqlText::nowMs(false));
+    QSqlQuery *q =
+        s->prepared(CloseRunningKey,
+                    QStringLiteral("UPDATE warden_runs SET outcome = 'lost', error = :reason, "
+                                   "finished_at = %1(started_at, %2) "
+                                   "WHERE node = :node AND outcome = 'running'")
+                        .arg(p ? QStringLiteral("GREATEST") : QStringLiteral("MAX"), end),
+                    &error);
+    if (!q)
+        return R::failure(error);
+    q->bindValue(QStringLiteral(":reason"), text(reason));
+    q->bindValue(QStringLiteral(":finished"), finishedAt.isValid()
+                                                  ? msParameter(finishedAt)
+                                                  : QVariant(QMetaType::fromType<qint64>()));
+    q->bindValue(QStringLiteral(":node2"), text(nodeId));
+    q->bindValue(QStringLiteral(":node"), text(nodeId));
+    if (!s->exec(*q, &error))
+        return R::failure(error);
+    const int closed = q->numRowsAffected();
+    q->finish();
+    return closed;
 }
 
 bool SqlStore::recordAudit(const AuditEntry &entry, QString *error)

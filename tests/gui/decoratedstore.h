@@ -114,6 +114,11 @@ public:
     {
         return m_inner->recordAudit(entry, error);
     }
+    Warden::Result<int> closeRunningRuns(const QString &nodeId, const QString &reason,
+                                         const QDateTime &finishedAt) override
+    {
+        return m_inner->closeRunningRuns(nodeId, reason, finishedAt);
+    }
 
 private:
     std::shared_ptr<Warden::Store> m_inner;

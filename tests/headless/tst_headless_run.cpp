@@ -89,6 +89,7 @@ private slots:
     void reload();
     void twoNodesOneSqliteFile();
     void commandTimeoutTerminatesThenKills();
+    void runOfKilledNodeIsClosedAsLost();
     void commandTreeDiesWithWarden();
     void runLeavesNothingBehind();
     void commandEnvironment();
@@ -337,6 +338,87 @@ command = "echo \"$WARDEN_NODE $WARDEN_FENCING_TOKEN\" >> leader.txt; exec sleep
     survivor.signal(SIGTERM);
     QVERIFY(survivor.waitForExit(10000));
     QCOMPARE(survivor.process().exitCode(), 0);
+}
+
+void tst_HeadlessRun::runOfKilledNodeIsClosedAsLost()
+{
+    // The run ledger: a run is in the store from its start. When its node is killed, a live
+    // node closes it as lost once the node's heartbeat is stale; a node that starts again
+    // closes its own leftovers at once. Both keep the run's true start.
+    const QByteArray workers = R"(
+[locks]
+ttl = "3s"
+
+[workers.long]
+type = "command"
+every = "1h"
+lock = true
+shell = true
+command = "echo started; exec sleep 600"
+)";
+    for (const char *name : {"node-a", "node-b"})
+        writeFile(m_dir.filePath(QLatin1String(name) + QStringLiteral(".toml")),
+                  QByteArray("[host]\nnode_id = \"") + name +
+                      "\"\ndatabase = \"sqlite:ledger.db\"\nshutdown_timeout = \"5s\"\n" + workers);
+    auto a = std::make_unique<Node>(
+        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-a.toml"))});
+    QVERIFY2(a->waitForLog("[long] started"), a->log().constData());
+    auto db = openDatabase(dbUrl(QStringLiteral("ledger.db")));
+    QVERIFY(db);
+    // Written at the start, as running.
+    QTRY_COMPARE_WITH_TIMEOUT(runs(*db, QStringLiteral("long")).size(), 1, 10000);
+    const Warden::RunRecord started = runs(*db, QStringLiteral("long")).first();
+    QCOMPARE(started.outcome, Warden::RunOutcome::Running);
+    QCOMPARE(started.node, QStringLiteral("node-a"));
+    QVERIFY(started.startedAt.isValid());
+    QVERIFY(started.fencingToken > 0);
+
+    auto b = std::make_unique<Node>(
+        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-b.toml"))});
+    QVERIFY2(b->waitForLog("running 1 workers"), b->log().constData());
+    QElapsedTimer sinceKill;
+    a->signal(SIGKILL);
+    QVERIFY(a->waitForExit(5000));
+    sinceKill.start();
+    // Node B closes it once A's heartbeat is older than three intervals (5 s each).
+    auto outcomeOf = [&](const QString &runId) {
+        for (const Warden::RunRecord &r : runs(*db, QStringLiteral("long")))
+            if (r.runId == runId)
+                return r;
+        return Warden::RunRecord();
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(outcomeOf(started.runId).outcome, Warden::RunOutcome::Lost, 30000);
+    qInfo("closed as lost %lld ms after the kill", qint64(sinceKill.elapsed()));
+    const Warden::RunRecord lost = outcomeOf(started.runId);
+    QCOMPARE(lost.startedAt, started.startedAt);
+    QVERIFY(lost.finishedAt >= lost.startedAt);
+    QVERIFY2(lost.error.contains(QStringLiteral("node-a")), qPrintable(lost.error));
+    QVERIFY2(b->log().contains("closed 1 run(s) of dead node node-a as lost"),
+             b->log().constData());
+    b->signal(SIGTERM);
+    QVERIFY(b->waitForExit(15000));
+
+    // A starts again (its grid starts with a run) and is killed again during that run; when
+    // it starts once more, it closes its own leftover at once.
+    a = std::make_unique<Node>(
+        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-a.toml"))});
+    QVERIFY2(a->waitForLog("running 1 workers"), a->log().constData());
+    auto runningOn = [&](const QString &node) {
+        for (const Warden::RunRecord &r : runs(*db, QStringLiteral("long")))
+            if (r.node == node && r.outcome == Warden::RunOutcome::Running)
+                return r.runId;
+        return QString();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(!runningOn(QStringLiteral("node-a")).isEmpty(), 15000);
+    const QString leftover = runningOn(QStringLiteral("node-a"));
+    a->signal(SIGKILL);
+    QVERIFY(a->waitForExit(5000));
+    a = std::make_unique<Node>(
+        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-a.toml"))});
+    QVERIFY2(a->waitForLog("left running as lost"), a->log().constData());
+    QCOMPARE(outcomeOf(leftover).outcome, Warden::RunOutcome::Lost);
+    a->signal(SIGTERM);
+    QVERIFY(a->waitForExit(15000));
 }
 
 void tst_HeadlessRun::commandTimeoutTerminatesThenKills()

@@ -97,13 +97,18 @@ void tst_SqlMigrations::olderSchemaIsUpgraded()
         url,
         QStringLiteral("INSERT INTO warden_leases (name, holder, token) VALUES ('kept', '', 41)")));
     for (const char *index : {"warden_runs_worker", "warden_runs_finished", "warden_log_worker",
-                              "warden_log_time", "warden_audit_time"})
+                              "warden_log_time", "warden_audit_time", "warden_runs_run_id",
+                              "warden_runs_running"})
         QVERIFY(run(url, QStringLiteral("DROP INDEX %1").arg(QLatin1String(index))));
     if (pg) {
         QVERIFY(run(url, QStringLiteral("DROP TRIGGER warden_leases_released ON warden_leases")));
         QVERIFY(run(
             url, QStringLiteral("DROP TRIGGER warden_settings_changed ON warden_worker_settings")));
     }
+    // Version 1 allowed one run id twice; version 3 keeps one row of it.
+    for (int i = 0; i < 2; ++i)
+        QVERIFY(run(url, QStringLiteral("INSERT INTO warden_runs (run_id, worker, node, outcome) "
+                                        "VALUES ('twice', 'w', 'n', 'succeeded')")));
     QVERIFY(run(url, QStringLiteral("DELETE FROM warden_schema_version WHERE version > 1")));
     QCOMPARE(versionOf(url), 1);
     Warden::SqlConnections::releaseForCurrentThread(url);
@@ -118,6 +123,9 @@ void tst_SqlMigrations::olderSchemaIsUpgraded()
                         "AND schemaname = current_schema()")
                   : QStringLiteral(
                         "SELECT count(*) FROM sqlite_master WHERE name = 'warden_runs_worker'")));
+    QVERIFY(q.next());
+    QCOMPARE(q.value(0).toInt(), 1);
+    QVERIFY(q.exec(QStringLiteral("SELECT count(*) FROM warden_runs WHERE run_id = 'twice'")));
     QVERIFY(q.next());
     QCOMPARE(q.value(0).toInt(), 1);
     q = QSqlQuery();

@@ -40,7 +40,8 @@ enum class RunOutcome {
     Skipped,   //!< the tick did not run by the misfire policy (or the lease ended before it)
     Abandoned, //!< the run did not finish within the host's shutdown timeout
     Missed,    //!< the tick could not run: the database or the lock could not be reached
-    Lost,      //!< the run's node died while it ran; closed by another node
+    Lost,      //!< the run's node died while it ran; closed by another node (or by it on restart)
+    Running,   //!< not ended yet: the run ledger's row from the run's start to its end
 };
 Q_ENUM_NS(RunOutcome)
 

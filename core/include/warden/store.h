@@ -76,6 +76,11 @@ public:
     virtual void publishWorkerStatus(const WorkerStatus &status) = 0;
     //! The worker was removed from the node.
     virtual void removeWorkerStatus(const QString &nodeId, const QString &worker) = 0;
+    /*!
+        Records a run in the run ledger, keyed by its run id: a run with the outcome
+        RunOutcome::Running is the row written when it starts; the same run with its terminal
+        outcome completes that row (or is written whole when the start was never written).
+    */
     virtual void recordRun(const RunRecord &run) = 0;
     virtual void appendLog(const LogLine &line) = 0;
 
@@ -102,6 +107,16 @@ public:
     //! Asks the node that may run \a worker to run it now; returns the new trigger sequence.
     virtual Result<qint64> requestTrigger(const QString &worker, const QString &user) = 0;
     virtual bool recordAudit(const AuditEntry &entry, QString *error = nullptr) = 0;
+
+    // The run ledger's upkeep: synchronous, may block.
+    /*!
+        Closes every run of \a nodeId still in the ledger as running: as RunOutcome::Lost with
+        \a reason, finished at \a finishedAt (invalid: the node's last heartbeat, or now).
+        For the node itself when it starts again, and for one live node when \a nodeId is
+        dead. Returns how many runs it closed.
+    */
+    virtual Result<int> closeRunningRuns(const QString &nodeId, const QString &reason,
+                                         const QDateTime &finishedAt = QDateTime()) = 0;
 
 Q_SIGNALS:
     /*!
@@ -144,6 +159,8 @@ public:
     bool setWorkerSettings(const WorkerSettings &settings, QString *error = nullptr) override;
     Result<qint64> requestTrigger(const QString &worker, const QString &user) override;
     bool recordAudit(const AuditEntry &entry, QString *error = nullptr) override;
+    Result<int> closeRunningRuns(const QString &nodeId, const QString &reason,
+                                 const QDateTime &finishedAt = QDateTime()) override;
 
 private:
     struct Private;

@@ -54,6 +54,8 @@ public:
     bool setWorkerSettings(const WorkerSettings &settings, QString *error = nullptr) override;
     Result<qint64> requestTrigger(const QString &worker, const QString &user) override;
     bool recordAudit(const AuditEntry &entry, QString *error = nullptr) override;
+    Result<int> closeRunningRuns(const QString &nodeId, const QString &reason,
+                                 const QDateTime &finishedAt = QDateTime()) override;
 
     RetentionPolicy retention() const;
     //! Replaces the retention policy; the writer applies it at its next pass.
