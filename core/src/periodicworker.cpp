@@ -128,6 +128,13 @@ void PeriodicWorkerPrivate::beginSchedule()
     }
     const auto now = SteadyClock::now();
     if (const IntervalSchedule *iv = interval()) {
+        if (lockMode != LockMode::None && runtime->store) {
+            // A cluster-wide worker: one grid for the cluster, anchored at its last scheduled
+            // run in the store, so that a restart, a node starting later or a failover goes
+            // on with the same grid and runs nothing extra.
+            loadClusterGrid();
+            return;
+        }
         anchor = now + iv->initialDelay();
         anchorWall = wallNow().addMSecs(iv->initialDelay().count());
         nextTick = 0;
@@ -141,6 +148,93 @@ void PeriodicWorkerPrivate::beginSchedule()
     if (catchUp && !catchUpChecked && !interval()) {
         catchUpChecked = true;
         checkCatchUp();
+    }
+    arm();
+}
+
+void PeriodicWorkerPrivate::loadClusterGrid()
+{
+    disarm();
+    hasNext = false;
+    setState(WorkerState::Idle);
+    const quint64 request = ++gridRequest;
+    std::shared_ptr<HostRuntime> rt = runtime;
+    QPointer<QObject> worker = q_ptr;
+    const QString workerName = name;
+    runtime->runs->submit([this, rt, worker, workerName, request] {
+        const auto last = rt->store->lastScheduledRun(workerName);
+        QDateTime lastScheduled;
+        QString error;
+        if (!last.isOk())
+            error = last.errorString();
+        else if (last.value().has_value())
+            lastScheduled = last.value()->scheduledAt;
+        QMetaObject::invokeMethod(worker, [this, request, lastScheduled, error] {
+            if (request == gridRequest)
+                startClusterGrid(lastScheduled, error);
+        });
+    });
+}
+
+void PeriodicWorkerPrivate::startClusterGrid(const QDateTime &lastScheduled, const QString &error)
+{
+    if (!active || running || hasNext)
+        return;
+    if (!isEffectivelyEnabled() || (lockMode == LockMode::Leader && !mayRunAsLeader()))
+        return; // the switch or the leadership took over meanwhile
+    const IntervalSchedule *iv = interval();
+    const auto now = SteadyClock::now();
+    const QDateTime wall = wallNow();
+    const qint64 step = iv->interval().count();
+    if (!error.isEmpty())
+        runtime->log(QtWarningMsg, name, QString(),
+                     QStringLiteral("cannot read the last run from the store (%1); the grid "
+                                    "starts here")
+                         .arg(error));
+    if (!lastScheduled.isValid() || step <= 0) {
+        // The first run in the cluster: the grid starts now (after the initial delay).
+        anchor = now + iv->initialDelay();
+        anchorWall = wall.addMSecs(iv->initialDelay().count());
+        nextTick = 0;
+        nextDeadline = anchor;
+        nextWall = anchorWall;
+        hasNext = true;
+        setState(WorkerState::Idle);
+        arm();
+        return;
+    }
+    anchorWall = lastScheduled;
+    anchor = now - milliseconds(lastScheduled.msecsTo(wall));
+    if (iv->mode() == IntervalSchedule::Mode::FixedDelay) {
+        // The next run comes an interval after the last one, and not before now.
+        const QDateTime due = lastScheduled.addMSecs(step);
+        nextWall = due > wall ? due : wall;
+        nextDeadline = now + milliseconds(wall.msecsTo(nextWall));
+        hasNext = true;
+        setState(WorkerState::Idle);
+        arm();
+        return;
+    }
+    // The first grid point after now; the ones between the last run and now were missed
+    // while no node ran the worker: the misfire policy decides.
+    const qint64 elapsed = lastScheduled.msecsTo(wall);
+    const qint64 next = elapsed < 0 ? 1 : elapsed / step + 1;
+    const qint64 missed = next - 1;
+    nextTick = next;
+    nextDeadline = anchor + iv->interval() * next;
+    nextWall = anchorWall.addMSecs(step * next);
+    hasNext = true;
+    setState(WorkerState::Idle);
+    if (missed > 0) {
+        updateStatus([&](WorkerStatus &st) { st.misfireCount += missed; });
+        if (misfire == MisfirePolicy::RunOnce) {
+            runtime->log(QtInfoMsg, name, QString(),
+                         QStringLiteral("%1 tick(s) of the cluster's grid were missed while no "
+                                        "node ran this worker; running the latest once")
+                             .arg(missed));
+            dispatch(anchor + iv->interval() * missed, anchorWall.addMSecs(step * missed), false);
+            return;
+        }
     }
     arm();
 }

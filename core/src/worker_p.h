@@ -205,6 +205,10 @@ public:
     void leadershipLost() override;
 
     void beginSchedule();
+    //! A cluster-wide interval worker: reads the grid's anchor from the store (async).
+    void loadClusterGrid();
+    void startClusterGrid(const QDateTime &lastScheduled, const QString &error);
+    quint64 gridRequest = 0; // the newest loadClusterGrid() whose answer counts
     void resume();
     void arm();
     void disarm();

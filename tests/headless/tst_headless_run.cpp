@@ -90,6 +90,7 @@ private slots:
     void twoNodesOneSqliteFile();
     void commandTimeoutTerminatesThenKills();
     void runOfKilledNodeIsClosedAsLost();
+    void clusterGridSurvivesRestarts();
     void commandTreeDiesWithWarden();
     void runLeavesNothingBehind();
     void commandEnvironment();
@@ -398,17 +399,24 @@ command = "echo started; exec sleep 600"
     b->signal(SIGTERM);
     QVERIFY(b->waitForExit(15000));
 
-    // A starts again (its grid starts with a run) and is killed again during that run; when
-    // it starts once more, it closes its own leftover at once.
-    a = std::make_unique<Node>(
-        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-a.toml"))});
-    QVERIFY2(a->waitForLog("running 1 workers"), a->log().constData());
     auto runningOn = [&](const QString &node) {
         for (const Warden::RunRecord &r : runs(*db, QStringLiteral("long")))
             if (r.node == node && r.outcome == Warden::RunOutcome::Running)
                 return r.runId;
         return QString();
     };
+    // A starts again: the cluster's grid says the next tick is an hour after the first run,
+    // so nothing runs at its start. Run now, then kill it during that run; when it starts once
+    // more, it closes its own leftover at once.
+    a = std::make_unique<Node>(
+        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-a.toml"))});
+    QVERIFY2(a->waitForLog("running 1 workers"), a->log().constData());
+    QTest::qWait(1000);
+    QVERIFY(runningOn(QStringLiteral("node-a")).isEmpty());
+    const auto trigger =
+        run({QStringLiteral("trigger"), QStringLiteral("long"), QStringLiteral("--config"),
+             m_dir.filePath(QStringLiteral("node-a.toml"))});
+    QVERIFY2(trigger.exitCode == 0, trigger.err.constData());
     QTRY_VERIFY_WITH_TIMEOUT(!runningOn(QStringLiteral("node-a")).isEmpty(), 15000);
     const QString leftover = runningOn(QStringLiteral("node-a"));
     a->signal(SIGKILL);
@@ -419,6 +427,86 @@ command = "echo started; exec sleep 600"
     QCOMPARE(outcomeOf(leftover).outcome, Warden::RunOutcome::Lost);
     a->signal(SIGTERM);
     QVERIFY(a->waitForExit(15000));
+}
+
+void tst_HeadlessRun::clusterGridSurvivesRestarts()
+{
+    // One grid per cluster-wide worker, anchored at its last run in the store: restarts and a
+    // node that starts later run nothing extra (before, every restart ran the hourly job).
+    const QByteArray workers = R"(
+[workers.hourly]
+type = "command"
+every = "1h"
+lock = true
+shell = true
+command = "echo \"$WARDEN_NODE\" >> hourly.txt"
+
+[workers.grid]
+type = "command"
+every = "3s"
+lock = true
+shell = true
+command = "echo \"$WARDEN_SCHEDULED_AT $WARDEN_NODE\" >> grid.txt"
+)";
+    for (const char *name : {"node-a", "node-b"})
+        writeFile(m_dir.filePath(QLatin1String(name) + QStringLiteral(".toml")),
+                  QByteArray("[host]\nnode_id = \"") + name +
+                      "\"\ndatabase = \"sqlite:grid.db\"\nshutdown_timeout = \"5s\"\n" + workers);
+    auto start = [&](const char *name) {
+        auto node = std::make_unique<Node>(
+            QStringList{QStringLiteral("--config"),
+                        m_dir.filePath(QLatin1String(name) + QStringLiteral(".toml"))});
+        return node;
+    };
+    auto a = start("node-a");
+    QVERIFY2(a->waitForLog("running 2 workers"), a->log().constData());
+    const QString hourly = m_dir.filePath(QStringLiteral("hourly.txt"));
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(hourly).count('\n'), 1, 10000);
+    QTest::qWait(7000); // the 3 s grid is under way before B joins
+    auto b = start("node-b");
+    QVERIFY2(b->waitForLog("running 2 workers"), b->log().constData());
+    // Restart each node five times.
+    for (int round = 0; round < 5; ++round) {
+        for (std::unique_ptr<Node> *node : {&a, &b}) {
+            const bool isA = node == &a;
+            (*node)->signal(SIGTERM);
+            QVERIFY((*node)->waitForExit(15000));
+            *node = start(isA ? "node-a" : "node-b");
+            QVERIFY2((*node)->waitForLog("running 2 workers"), (*node)->log().constData());
+        }
+    }
+    QTest::qWait(7000); // a few more ticks of the 3 s grid with both nodes running
+    QCOMPARE(readFile(hourly).count('\n'), 1); // exactly one run of the hourly worker
+    a->signal(SIGTERM);
+    b->signal(SIGTERM);
+    QVERIFY(a->waitForExit(15000));
+    QVERIFY(b->waitForExit(15000));
+
+    // Every tick of the 3 s worker is on the grid of its first run, and ran once.
+    const QList<QByteArray> lines =
+        readFile(m_dir.filePath(QStringLiteral("grid.txt"))).trimmed().split('\n');
+    QVERIFY(lines.size() >= 5);
+    QSet<qint64> ticks;
+    qint64 first = -1;
+    QSet<QByteArray> nodes;
+    for (const QByteArray &line : lines) {
+        const QList<QByteArray> f = line.split(' ');
+        QCOMPARE(f.size(), 2);
+        nodes.insert(f[1]);
+        const qint64 t =
+            QDateTime::fromString(QString::fromLatin1(f[0]), Qt::ISODateWithMs).toMSecsSinceEpoch();
+        if (first < 0)
+            first = t;
+        const qint64 offset = (t - first) % 3000;
+        QVERIFY2(offset == 0, qPrintable(QStringLiteral("tick %1 is %2 ms off the grid")
+                                             .arg(QString::fromLatin1(f[0]))
+                                             .arg(offset)));
+        QVERIFY2(!ticks.contains(t),
+                 qPrintable(QStringLiteral("tick %1 ran twice").arg(QString::fromLatin1(f[0]))));
+        ticks.insert(t);
+    }
+    qInfo("%lld ticks on one grid, run by %lld node(s)", qint64(ticks.size()),
+          qint64(nodes.size()));
 }
 
 void tst_HeadlessRun::commandTimeoutTerminatesThenKills()
