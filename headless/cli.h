@@ -13,6 +13,7 @@ enum ExitCode {
     ExitSuccess = 0,
     ExitFailure = 1,
     ExitUsage = 64,       //!< EX_USAGE: bad command line
+    ExitNotFound = 66,    //!< EX_NOINPUT: no run, node (...) by that name
     ExitUnavailable = 69, //!< EX_UNAVAILABLE: the database cannot be reached
     ExitConfig = 78,      //!< EX_CONFIG: the config is wrong
 };

@@ -20,6 +20,7 @@
 #include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QMap>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QTextStream>
 #include <QtCore/QThread>
 #include <QtCore/QTimeZone>
@@ -710,6 +711,106 @@ bool waitToFollow(std::chrono::milliseconds interval)
 #endif
 }
 
+bool isRunId(const QString &text)
+{
+    static const QRegularExpression uuid(QStringLiteral(
+        "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"));
+    return uuid.match(text).hasMatch();
+}
+
+int showRun(Database &db, const CommandLine &cl)
+{
+    RunQuery query;
+    query.runId = cl.operands.at(1).toLower();
+    query.limit = 1;
+    const auto found = db.store()->runs(query);
+    if (!found.isOk())
+        return storeError(QStringLiteral("runs"), found.errorString());
+    if (found.value().isEmpty())
+        return fail(ExitNotFound,
+                    QStringLiteral("no run with id %1 (it may have been trimmed by retention); "
+                                   "see warden runs")
+                        .arg(query.runId));
+    const RunRecord run = found.value().first();
+    LogQuery lines;
+    lines.runId = run.runId;
+    lines.limit = 10000;
+    const auto log = db.store()->logLines(lines);
+    if (!log.isOk())
+        return storeError(QStringLiteral("log lines"), log.errorString());
+    if (cl.isJson()) {
+        QJsonObject object = runJson(run);
+        QJsonArray array;
+        for (const StoredLogLine &l : log.value())
+            array.append(logJson(l));
+        object.insert(QStringLiteral("log"), array);
+        printJson(object);
+        return ExitSuccess;
+    }
+    auto row = [](const QString &name, const QString &value) {
+        print(QStringLiteral("%1 %2").arg(name + QLatin1Char(':'), -14).arg(value));
+    };
+    auto when = [](const QDateTime &t) {
+        return t.isValid() ? t.toLocalTime().toString(Qt::ISODateWithMs) : QStringLiteral("-");
+    };
+    row(QStringLiteral("run"), run.runId);
+    row(QStringLiteral("worker"), run.worker);
+    row(QStringLiteral("node"), run.node);
+    row(QStringLiteral("outcome"), toKeyword(run.outcome));
+    row(QStringLiteral("trigger"),
+        run.manual ? QStringLiteral("run now") : QStringLiteral("schedule"));
+    row(QStringLiteral("scheduled"), when(run.scheduledAt));
+    row(QStringLiteral("started"), when(run.startedAt));
+    row(QStringLiteral("finished"), when(run.finishedAt));
+    row(QStringLiteral("duration"), run.durationMs() < 0
+                                        ? QStringLiteral("- (still running)")
+                                        : QStringLiteral("%1 ms").arg(run.durationMs()));
+    row(QStringLiteral("late"),
+        run.manual ? QStringLiteral("-") : QStringLiteral("%1 ms").arg(run.latenessMs()));
+    row(QStringLiteral("fencing token"),
+        run.fencingToken > 0 ? QString::number(run.fencingToken) : QStringLiteral("-"));
+    row(QStringLiteral("error"), run.error.isEmpty() ? QStringLiteral("-") : run.error);
+    print(QStringLiteral("log (%1 line(s)):").arg(log.value().size()));
+    for (const StoredLogLine &l : log.value())
+        print(QStringLiteral("  %1 %2 %3")
+                  .arg(l.line.time.toLocalTime().toString(QStringLiteral("HH:mm:ss.zzz")),
+                       levelName(l.line.level), l.line.message));
+    return ExitSuccess;
+}
+
+int forgetNode(Database &db, const CommandLine &cl)
+{
+    const QString node = cl.operands.at(1);
+    const auto list = db.store()->nodes();
+    if (!list.isOk())
+        return storeError(QStringLiteral("nodes"), list.errorString());
+    const auto it = std::find_if(list.value().cbegin(), list.value().cend(),
+                                 [&](const NodeInfo &n) { return n.id == node; });
+    if (it == list.value().cend())
+        return fail(ExitNotFound,
+                    QStringLiteral("no node named \"%1\"; see warden nodes").arg(node));
+    if (it->isAlive())
+        return fail(ExitFailure,
+                    QStringLiteral("node %1 is alive (heartbeat %2 s ago): refused; stop it "
+                                   "first, or wait until it is silent")
+                        .arg(node)
+                        .arg(double(it->heartbeatAgeMs) / 1000.0, 0, 'f', 1));
+    AdminActions actions(db.store(), db.lockManager(), QStringLiteral("warden"));
+    const auto closed = actions.forgetNode(node, cl.value(QStringLiteral("reason")));
+    if (!closed.isOk())
+        return fail(ExitFailure,
+                    QStringLiteral("cannot forget node %1: %2").arg(node, closed.errorString()));
+    if (cl.isJson()) {
+        printJson(QJsonObject{{QStringLiteral("node"), node},
+                              {QStringLiteral("forgotten"), true},
+                              {QStringLiteral("runs_closed_as_lost"), closed.value()}});
+        return ExitSuccess;
+    }
+    print(
+        QStringLiteral("forgot node %1 (%2 run(s) closed as lost)").arg(node).arg(closed.value()));
+    return ExitSuccess;
+}
+
 int log(Database &db, const CommandLine &cl)
 {
     LogQuery query;
@@ -930,7 +1031,25 @@ int adminCommand(const CommandLine &cl)
         return schedule(cl);
     const bool takesOperand = c == QLatin1String("enable") || c == QLatin1String("disable") ||
                               c == QLatin1String("trigger") || c == QLatin1String("release");
-    if (!takesOperand && !cl.operands.isEmpty())
+    // Sub-commands: `runs show RUN_ID`, `nodes forget NODE`.
+    const bool subCommand =
+        (c == QLatin1String("runs") || c == QLatin1String("nodes")) && !cl.operands.isEmpty();
+    if (subCommand) {
+        const QString expected =
+            c == QLatin1String("runs") ? QStringLiteral("show") : QStringLiteral("forget");
+        if (cl.operands.first() != expected || cl.operands.size() != 2)
+            return fail(ExitUsage, QStringLiteral("usage: warden %1 %2 %3")
+                                       .arg(c, expected,
+                                            c == QLatin1String("runs") ? QStringLiteral("RUN_ID")
+                                                                       : QStringLiteral("NODE")));
+        if (c == QLatin1String("runs") && !isRunId(cl.operands.at(1)))
+            return fail(ExitUsage,
+                        QStringLiteral("\"%1\" is not a run id: a run id has 36 characters, "
+                                       "hexadecimal digits in groups 8-4-4-4-12 (see warden runs "
+                                       "--json)")
+                            .arg(cl.operands.at(1)));
+    }
+    if (!takesOperand && !subCommand && !cl.operands.isEmpty())
         return fail(ExitUsage, QStringLiteral("%1 takes no arguments, but got \"%2\"")
                                    .arg(c, cl.operands.join(QLatin1Char(' '))));
     if (takesOperand && cl.operands.size() != 1)
@@ -950,9 +1069,9 @@ int adminCommand(const CommandLine &cl)
     if (c == QLatin1String("locks"))
         return locks(*db, cl);
     if (c == QLatin1String("nodes"))
-        return nodes(*db, cl);
+        return subCommand ? forgetNode(*db, cl) : nodes(*db, cl);
     if (c == QLatin1String("runs"))
-        return runs(*db, cl);
+        return subCommand ? showRun(*db, cl) : runs(*db, cl);
     if (c == QLatin1String("log"))
         return log(*db, cl);
     if (c == QLatin1String("enable") || c == QLatin1String("disable"))

@@ -57,8 +57,13 @@ Commands:
   workers                      every worker on every node
   locks                        every lock: holder, fencing token, expiry
   nodes                        every node: heartbeat, version, clock offset
+  nodes forget NODE [--reason TEXT]
+                               remove a dead node's rows now (its running runs become lost);
+                               refused for a live node
   runs [--worker NAME] [--limit N]
-                               recent runs, newest first (default limit 20)
+                               recent runs, newest first (default limit 20); a run is
+                               recorded from its start (outcome running)
+  runs show RUN_ID             one run: every field, the error and the run's own log lines
   log [--worker NAME] [--limit N] [--follow]
                                log lines, oldest first; --follow waits for new ones
   enable NAME [--reason TEXT]  enable a worker on every node
@@ -91,6 +96,7 @@ Exit codes:
   0   success
   1   any other failure (a refused action, a failed command)
   64  usage error: unknown command or option, missing or bad argument
+  66  no such run or node (runs show, nodes forget)
   69  the database cannot be reached or opened
   78  configuration error: the message names file, line and column
 
@@ -122,7 +128,7 @@ QList<OptionSpec> optionsOf(const QString &command)
                {QStringLiteral("limit"), true},
                {QStringLiteral("node"), true},
                {QStringLiteral("follow"), false}};
-    else if (command == QLatin1String("enable"))
+    else if (command == QLatin1String("enable") || command == QLatin1String("nodes"))
         own = {{QStringLiteral("reason"), true}};
     else if (command == QLatin1String("disable"))
         own = {{QStringLiteral("reason"), true}, {QStringLiteral("until"), true}};

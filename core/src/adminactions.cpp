@@ -155,4 +155,49 @@ Result<Lease> AdminActions::release(const QString &lock, const QString &reason)
     return before;
 }
 
+Result<int> AdminActions::forgetNode(const QString &node, const QString &reason)
+{
+    using R = Result<int>;
+    const auto nodes = m_store->nodes();
+    if (!nodes.isOk())
+        return R::failure(nodes.errorString());
+    const NodeInfo *found = nullptr;
+    for (const NodeInfo &n : nodes.value()) {
+        if (n.id == node)
+            found = &n;
+    }
+    if (!found)
+        return R::failure(QStringLiteral("no node named \"%1\"").arg(node));
+    if (found->isAlive())
+        return R::failure(QStringLiteral("node %1 is alive (heartbeat %2 s ago); stop it first")
+                              .arg(node)
+                              .arg(double(found->heartbeatAgeMs) / 1000.0, 0, 'f', 1));
+    const auto closed = m_store->closeRunningRuns(
+        node, QStringLiteral("node %1 was forgotten by %2; the run ended with the node at the "
+                             "latest")
+                  .arg(node, m_user));
+    if (!closed.isOk())
+        return R::failure(closed.errorString());
+    const auto statuses = m_store->workerStatuses();
+    if (!statuses.isOk())
+        return R::failure(statuses.errorString());
+    for (const WorkerStatus &status : statuses.value()) {
+        if (status.node == node)
+            m_store->removeWorkerStatus(node, status.worker);
+    }
+    m_store->removeNode(node);
+    if (!m_store->flush(std::chrono::seconds(10)))
+        return R::failure(QStringLiteral("the store did not write the removal within 10 s: %1")
+                              .arg(m_store->statistics().lastError));
+    QString error;
+    const QString details = QStringLiteral("last heartbeat %1, %2 run(s) closed as lost")
+                                .arg(found->heartbeatAt.toString(Qt::ISODateWithMs))
+                                .arg(closed.value());
+    if (!audit(QStringLiteral("forget-node"), node, reason, details, &error))
+        return R::failure(
+            QStringLiteral("the node was forgotten, but the audit trail refused it: %1")
+                .arg(error));
+    return closed.value();
+}
+
 } // namespace Warden

@@ -164,6 +164,8 @@ Result<QList<RunRecord>> InMemoryStore::runs(const RunQuery &query)
             continue;
         if (!query.node.isEmpty() && it->node != query.node)
             continue;
+        if (!query.runId.isEmpty() && it->runId != query.runId)
+            continue;
         if (query.since.isValid() && it->startedAt < query.since)
             continue;
         out.append(*it);
@@ -191,6 +193,7 @@ Result<QList<StoredLogLine>> InMemoryStore::logLines(const LogQuery &query)
         const LogLine &line = it->line;
         if ((!query.worker.isEmpty() && line.worker != query.worker) ||
             (!query.node.isEmpty() && line.node != query.node) ||
+            (!query.runId.isEmpty() && line.runId != query.runId) ||
             severity(line.level) < severity(query.minimumLevel) ||
             (!query.text.isEmpty() && !line.message.contains(query.text, Qt::CaseInsensitive)))
             continue;

@@ -129,6 +129,8 @@ QStringList step(int version, bool pg)
             QStringLiteral("CREATE UNIQUE INDEX warden_runs_run_id ON warden_runs (run_id)"),
             QStringLiteral("CREATE INDEX warden_runs_running ON warden_runs (node) "
                            "WHERE outcome = 'running'"),
+            // warden runs show: a run's own log lines.
+            QStringLiteral("CREATE INDEX warden_log_run ON warden_log (run_id)"),
         };
     }
     return {};

@@ -848,6 +848,8 @@ Result<QList<RunRecord>> SqlStore::runs(const RunQuery &query)
         where << QStringLiteral("worker = :worker");
     if (!query.node.isEmpty())
         where << QStringLiteral("node = :node");
+    if (!query.runId.isEmpty())
+        where << QStringLiteral("run_id = :run");
     if (query.since.isValid())
         where
             << QStringLiteral("started_at >= %1").arg(SqlText::timeIn(p, QStringLiteral(":since")));
@@ -861,6 +863,8 @@ Result<QList<RunRecord>> SqlStore::runs(const RunQuery &query)
         q.bindValue(QStringLiteral(":worker"), query.worker);
     if (!query.node.isEmpty())
         q.bindValue(QStringLiteral(":node"), query.node);
+    if (!query.runId.isEmpty())
+        q.bindValue(QStringLiteral(":run"), query.runId);
     if (query.since.isValid())
         q.bindValue(QStringLiteral(":since"), msParameter(query.since));
     q.bindValue(QStringLiteral(":limit"), qMax(0, query.limit));
@@ -911,6 +915,8 @@ Result<QList<StoredLogLine>> SqlStore::logLines(const LogQuery &query)
         where << QStringLiteral("worker = :worker");
     if (!query.node.isEmpty())
         where << QStringLiteral("node = :node");
+    if (!query.runId.isEmpty())
+        where << QStringLiteral("run_id = :run");
     if (!query.text.isEmpty())
         where << (p ? QStringLiteral("strpos(lower(message), lower(:text)) > 0")
                     : QStringLiteral("instr(lower(message), lower(:text)) > 0"));
@@ -926,6 +932,8 @@ Result<QList<StoredLogLine>> SqlStore::logLines(const LogQuery &query)
         q.bindValue(QStringLiteral(":worker"), query.worker);
     if (!query.node.isEmpty())
         q.bindValue(QStringLiteral(":node"), query.node);
+    if (!query.runId.isEmpty())
+        q.bindValue(QStringLiteral(":run"), query.runId);
     if (!query.text.isEmpty())
         q.bindValue(QStringLiteral(":text"), query.text);
     q.bindValue(QStringLiteral(":limit"), qMax(0, query.limit));

@@ -413,7 +413,7 @@ void tst_Host::failuresAreRecordedAndScheduleGoesOn()
     QVERIFY(status.runCount - status.failureCount <= 1);
     QVERIFY(status.lastError.contains(expected));
     // Recorded in the store and logged there with the worker's name.
-    const auto stored = store->runs(RunQuery{QStringLiteral("failing"), {}, {}, 100});
+    const auto stored = store->runs(RunQuery{QStringLiteral("failing"), {}, {}, 100, {}});
     QVERIFY(stored.isOk());
     QVERIFY(stored.value().size() >= 3);
     LogQuery query;

@@ -396,6 +396,54 @@ command = "echo started; exec sleep 600"
     QVERIFY2(lost.error.contains(QStringLiteral("node-a")), qPrintable(lost.error));
     QVERIFY2(b->log().contains("closed 1 run(s) of dead node node-a as lost"),
              b->log().constData());
+
+    // warden runs show: the whole run, as the ledger has it.
+    const QString url = dbUrl(QStringLiteral("ledger.db"));
+    const auto shown = run({QStringLiteral("runs"), QStringLiteral("show"), started.runId,
+                            QStringLiteral("--json"), QStringLiteral("--database"), url});
+    QCOMPARE(shown.exitCode, 0);
+    const QJsonObject object = shown.json().object();
+    QCOMPARE(object.value(QStringLiteral("outcome")).toString(), QStringLiteral("lost"));
+    QCOMPARE(object.value(QStringLiteral("run_id")).toString(), started.runId);
+    bool sawOutput = false;
+    for (const QJsonValue &line : object.value(QStringLiteral("log")).toArray())
+        sawOutput = sawOutput || line.toObject().value(QStringLiteral("message")).toString() ==
+                                     QStringLiteral("started");
+    QVERIFY2(sawOutput, shown.out.constData());
+    // Bad input: a clear message, a distinct exit code, nothing changed.
+    const auto unknown = run({QStringLiteral("runs"), QStringLiteral("show"),
+                              QStringLiteral("00000000-0000-4000-8000-000000000000"),
+                              QStringLiteral("--database"), url});
+    QCOMPARE(unknown.exitCode, 66);
+    QVERIFY(unknown.err.contains("no run with id"));
+    const auto malformed =
+        run({QStringLiteral("runs"), QStringLiteral("show"),
+             QStringLiteral("'; DROP TABLE warden_runs; --"), QStringLiteral("--database"), url});
+    QCOMPARE(malformed.exitCode, 64);
+    QVERIFY(malformed.err.contains("is not a run id"));
+
+    // warden nodes forget: refused for a live node, done for the dead one, audited.
+    const auto live = run({QStringLiteral("nodes"), QStringLiteral("forget"),
+                           QStringLiteral("node-b"), QStringLiteral("--database"), url});
+    QCOMPARE(live.exitCode, 1);
+    QVERIFY2(live.err.contains("is alive"), live.err.constData());
+    const auto nobody = run({QStringLiteral("nodes"), QStringLiteral("forget"),
+                             QStringLiteral("node-z"), QStringLiteral("--database"), url});
+    QCOMPARE(nobody.exitCode, 66);
+    const auto forgot =
+        run({QStringLiteral("nodes"), QStringLiteral("forget"), QStringLiteral("node-a"),
+             QStringLiteral("--reason"), QStringLiteral("decommissioned"), QStringLiteral("--json"),
+             QStringLiteral("--database"), url});
+    QVERIFY2(forgot.exitCode == 0, forgot.err.constData());
+    QCOMPARE(forgot.json().object().value(QStringLiteral("forgotten")).toBool(), true);
+    const auto nodesNow =
+        run({QStringLiteral("nodes"), QStringLiteral("--json"), QStringLiteral("--database"), url});
+    QCOMPARE(nodesNow.json().array().size(), 1);
+    const auto audit = db->store()->auditTrail(10);
+    QVERIFY(audit.isOk());
+    QVERIFY(!audit.value().isEmpty());
+    QCOMPARE(audit.value().first().action, QStringLiteral("forget-node"));
+    QCOMPARE(audit.value().first().target, QStringLiteral("node-a"));
     b->signal(SIGTERM);
     QVERIFY(b->waitForExit(15000));
 

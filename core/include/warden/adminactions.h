@@ -46,6 +46,12 @@ public:
         (so a face can say whose lease it took away).
     */
     Result<Lease> release(const QString &lock, const QString &reason = QString());
+    /*!
+        Removes the dead node \a node from the store at once: its runs still recorded as
+        running are closed as lost, its worker statuses and its node row are deleted. Refused
+        for a node that is alive. Returns how many runs it closed.
+    */
+    Result<int> forgetNode(const QString &node, const QString &reason = QString());
 
 private:
     Result<WorkerSettings> change(const QString &worker, bool enabled, const QDateTime &until,

@@ -21,6 +21,7 @@ struct WARDEN_CORE_EXPORT RunQuery
     QString node;   //!< empty: every node
     QDateTime since;
     int limit = 100;
+    QString runId; //!< empty: every run; else that one run
 };
 
 //! Which log lines a query returns, oldest first (a tail).
@@ -32,6 +33,7 @@ struct WARDEN_CORE_EXPORT LogQuery
     QtMsgType minimumLevel = QtDebugMsg;
     qint64 afterId = 0; //!< only lines with a greater id (for following)
     int limit = 200;    //!< the newest \a limit lines that match
+    QString runId;      //!< empty: every line; else the lines of that run
 };
 
 //! A log line as stored, with its id.
