@@ -1019,6 +1019,7 @@ private:
     //! A fresh database URL for the row's backend (the schema is created here), or empty.
     QString freshUrl(const QString &backend);
     void freezeRounds(const QString &backend, const QString &url, bool tree);
+    static void freezeStandby(Scenario &s, int round, bool tree);
     //! Prints every problem on a line of its own (a failure message is cut short), then fails.
     static void verify(const Scenario &s)
     {
@@ -1169,6 +1170,89 @@ void tst_LeaseSafety::slowAcquire()
     verify(s);
 }
 
+/*
+    Freezes the leader's standby (warden alone, or with its tree) while its acquisition waits
+    on the leases table, which another process holds locked for 4 s, until the ttl and 2 s
+    after the table is free again. PostgreSQL runs the queued statement when the table is
+    free and may grant the lease to the frozen node, which lets it expire before SIGCONT; the
+    other node then takes over. After SIGCONT the frozen node must not begin a run with that
+    token.
+*/
+void tst_LeaseSafety::freezeStandby(Scenario &s, int round, bool tree)
+{
+    const QString lock = QStringLiteral("leader");
+    const auto holder = s.holder(lock);
+    if (!holder) {
+        s.failures << QStringLiteral("round %1: nobody holds %2").arg(round).arg(lock);
+        return;
+    }
+    // A standby that has polled for a while (a node that just started may not yet).
+    waitUntil(s.origin + 3000 * 1000);
+    QString standby;
+    for (const QString &id : s.cluster.ids()) {
+        if (id.toUtf8() != holder->node)
+            standby = id;
+    }
+    // The keeper thread that polls for the leader lease also renews the leases of runs: while
+    // it waits on the table to renew a ticker run's lease, it sends no acquisition. So the
+    // block begins when the standby runs no ticker run.
+    const qint64 calmDeadline = monoUs() + 10000 * 1000;
+    bool calm = false;
+    while (!calm && monoUs() < calmDeadline) {
+        qint64 last = 0;
+        for (const Write &w : readWrites(s.writesPath(QStringLiteral("ticker")))) {
+            if (w.node == standby.toUtf8())
+                last = w.time;
+        }
+        calm = monoUs() - last > 200 * 1000;
+        if (!calm)
+            sleepMs(20);
+    }
+    if (!calm)
+        s.note(QStringLiteral("round %1: %2 ran ticker runs back to back for 10 s; its leader "
+                              "acquisition may not wait on the table")
+                   .arg(round)
+                   .arg(standby));
+    if (!s.startBlock(4000))
+        return;
+    sleepMs(1000); // the standby polls every 500 ms: its acquisition is waiting now
+    s.freeze(standby, tree);
+    s.finishBlock();
+    // Long enough for a lease granted to the frozen node to expire and pass to the other.
+    sleepMs(kTtlMs + 2000);
+    s.thaw(standby);
+    const qint64 thawedAt = monoUs();
+    ++s.rounds;
+    sleepMs(kTtlMs);
+    const QList<Write> writes = readWrites(s.writesPath(lock));
+    std::optional<Write> began;
+    qint64 othersMax = 0;
+    for (const Write &w : writes) {
+        if (w.time >= thawedAt && w.node == standby.toUtf8() && w.seq == 0) {
+            began = w;
+            break;
+        }
+        if (w.node != standby.toUtf8())
+            othersMax = std::max(othersMax, w.token);
+    }
+    s.note(QStringLiteral("round %1: froze %2 %3(standing by for %4, its acquisition waiting on "
+                          "the table locked for 4000 ms) until %5 ms after the table was free "
+                          "again; %6")
+               .arg(round)
+               .arg(standby, tree ? QStringLiteral("with its tree ") : QString(), lock)
+               .arg(kTtlMs + 2000)
+               .arg(began ? QStringLiteral("after SIGCONT it began a run with token %1, %2 ms "
+                                           "after SIGCONT, when the others had written up to "
+                                           "token %3")
+                                .arg(began->token)
+                                .arg((began->time - thawedAt) / 1000)
+                                .arg(othersMax)
+                          : QStringLiteral("it began no run within %1 ms of SIGCONT, the lock is "
+                                           "written by %2")
+                                .arg(kTtlMs)
+                                .arg(s.writersNow(lock))));
+}
+
 void tst_LeaseSafety::freezeRounds(const QString &backend, const QString &url, bool tree)
 {
     Scenario s(tree ? QStringLiteral("freezeTree") : QStringLiteral("freezeWarden"), backend, url,
@@ -1177,26 +1261,38 @@ void tst_LeaseSafety::freezeRounds(const QString &backend, const QString &url, b
     s.addNode(QStringLiteral("b"));
     QVERIFY(s.startAll());
     QVERIFY(s.waitForHolder(QStringLiteral("leader")));
-    const int rounds = envInt("WARDEN_LEASESAFETY_ROUNDS", 3);
+    const int rounds = envInt("WARDEN_LEASESAFETY_ROUNDS", 4);
     for (int round = 0; round < rounds; ++round) {
         sleepMs(between(500, 1500));
-        // In turn: the leader's holder; the node in the middle of a ticker run; the node that
-        // has just finished a ticker run and keeps its lease until shortly before its next tick.
+        // First, while the ticker still keeps its grid (after a freeze a node runs its ticks
+        // back to back for a while), the leader's standby while its acquisition waits on the
+        // locked table (freezeStandby); then the leader's holder; the node in the middle of a
+        // ticker run; the node that has just finished a ticker run and keeps its lease until
+        // shortly before its next tick.
+        const int kind = round % 4;
+        if (kind == 0) {
+            freezeStandby(s, round, tree);
+            continue;
+        }
         QString lock = QStringLiteral("leader");
         QString phase = QStringLiteral("running");
         std::optional<Write> victim = s.holder(lock, 300);
-        if (round % 3 != 0) {
-            const bool afterRun = round % 3 == 2;
-            const qint64 deadline = monoUs() + 14000 * 1000;
+        if (kind != 1) {
+            const bool afterRun = kind == 3;
+            const qint64 deadline = monoUs() + 9000 * 1000;
             std::optional<Write> found;
+            std::optional<Write> running; // the fallback when no run ends in time
             while (!found && monoUs() < deadline) {
                 const QList<Write> writes = readWrites(s.writesPath(QStringLiteral("ticker")));
                 const qint64 now = monoUs();
                 if (!writes.isEmpty()) {
                     const Write &last = writes.last();
                     const qint64 age = now - last.time;
-                    if (!afterRun && age < 100 * 1000 && last.seq > 20 && last.seq < 200)
-                        found = last;
+                    if (age < 100 * 1000 && last.seq > 20 && last.seq < 200) {
+                        running = last;
+                        if (!afterRun)
+                            found = last;
+                    }
                     // A run that wrote for its whole length and ended just now.
                     if (afterRun && age > 60 * 1000 && age < 200 * 1000) {
                         qint64 began = last.time;
@@ -1217,6 +1313,11 @@ void tst_LeaseSafety::freezeRounds(const QString &backend, const QString &url, b
                 lock = QStringLiteral("ticker");
                 phase = afterRun ? QStringLiteral("just after its run") : QStringLiteral("running");
                 victim = found;
+            } else if (running && monoUs() - running->time < 1000 * 1000) {
+                // After a freeze a node may run its ticks back to back: no run ends idle.
+                lock = QStringLiteral("ticker");
+                phase = QStringLiteral("running; no run ended idle within 9 s");
+                victim = running;
             }
         }
         if (!victim) {
@@ -1265,7 +1366,9 @@ void tst_LeaseSafety::freezeRounds(const QString &backend, const QString &url, b
 
 // 2. warden alone is frozen for twice the ttl while its command runs: the keeper and the
 //    command are not frozen, so something other than warden must stop the command before
-//    the lease can pass to the other node. No overlap.
+//    the lease can pass to the other node. No overlap. The rounds freeze in turn the leader's
+//    standby while its acquisition waits on the locked table (see freezeStandby), the leader's
+//    holder, a node in the middle of a ticker run, and one that has just finished it.
 void tst_LeaseSafety::freezeWarden()
 {
     LEASESAFETY_URL(url);
@@ -1275,6 +1378,7 @@ void tst_LeaseSafety::freezeWarden()
 // 3. warden and its whole tree (keeper, command) are frozen for twice the ttl: the writes of
 //    the frozen node after the other took over may overlap in time but must carry a smaller
 //    token, end soon after SIGCONT, and the frozen node must start no run on its lost lease.
+//    The same rounds as in 2.
 void tst_LeaseSafety::freezeTree()
 {
     LEASESAFETY_URL(url);
