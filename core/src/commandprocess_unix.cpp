@@ -592,6 +592,17 @@ void runCommand(const CommandSpec &spec, RunContext &context)
         context.fail(QStringLiteral("no command given"));
         return;
     }
+    // A run stopped before it began (its lease lost meanwhile, say) starts nothing: the stop
+    // callback below only reaches a command that exists.
+    if (context.isStopRequested() || steady_clock::now() >= context.leaseFenceAt()) {
+        context.fail(context.isStopRequested()
+                         ? QStringLiteral("not started: stop requested (%1) before the command "
+                                          "began")
+                               .arg(toKeyword(context.stopToken().stopReason()))
+                         : QStringLiteral("not started: the lease passed its fence time before "
+                                          "the command began"));
+        return;
+    }
     const QProcessEnvironment environment = commandEnvironment(spec, context);
 
     const QString workingDirectory =
