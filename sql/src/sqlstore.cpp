@@ -22,6 +22,11 @@ using SteadyClock = steady_clock;
 
 namespace {
 
+//! Retention deletes at most this many rows of a table per statement...
+constexpr qint64 RetentionBatch = 1000;
+//! ...and waits this long before the next batch while there is more to delete.
+constexpr std::chrono::milliseconds RetentionPause(50);
+
 enum StatementKey {
     UpsertNodeKey = 200,
     DeleteNodeKey,
@@ -353,6 +358,9 @@ void SqlStore::Private::writerLoop()
             if (!removed)
                 qCWarning(lcSql, "retention: %s", qPrintable(removed.errorString()));
             lock.lock();
+            // A backlog is trimmed batch by batch, with writes in between.
+            if (removed && removed.value() >= RetentionBatch)
+                nextRetention = SteadyClock::now() + RetentionPause;
             busySince.reset();
             probeAnswered = probeRequested;
         }
@@ -650,11 +658,24 @@ void SqlStore::setRetention(const RetentionPolicy &policy)
 
 Result<qint64> SqlStore::enforceRetention()
 {
-    return d->enforceRetention(retention());
+    // All of it, batch by batch.
+    const RetentionPolicy policy = retention();
+    qint64 total = 0;
+    for (;;) {
+        const auto removed = d->enforceRetention(policy);
+        if (!removed)
+            return removed;
+        total += removed.value();
+        if (removed.value() < RetentionBatch)
+            return total;
+    }
 }
 
 Result<qint64> SqlStore::Private::enforceRetention(const RetentionPolicy &policy)
 {
+    // One small batch per table and rule, so that a large backlog never holds the database
+    // (SQLite's single writer: the lease statements of every worker wait behind it) and the
+    // write-ahead log stays small; the writer calls again soon while a batch came back full.
     QString error;
     SqlSession *s = session(&error);
     if (!s)
@@ -667,43 +688,49 @@ Result<qint64> SqlStore::Private::enforceRetention(const RetentionPolicy &policy
         QString timeColumn;
         milliseconds age;
         qint64 count;
+        QString keep; // rows no rule removes
     };
     const Table tables[] = {
         {QStringLiteral("warden_runs"), QStringLiteral("finished_at"), policy.maximumRunAge,
-         policy.maximumRuns},
+         policy.maximumRuns, QStringLiteral(" AND outcome <> 'running'")},
         {QStringLiteral("warden_log"), QStringLiteral("time"), policy.maximumLogAge,
-         policy.maximumLogLines},
+         policy.maximumLogLines, QString()},
+    };
+    auto run = [&](QSqlQuery &q) -> bool {
+        if (q.exec()) {
+            removed += q.numRowsAffected();
+            return true;
+        }
+        const QSqlError e = q.lastError();
+        q = QSqlQuery();
+        s->failed(e);
+        error = describe(e);
+        return false;
     };
     for (const Table &t : tables) {
         if (t.age.count() > 0) {
             QSqlQuery q(s->database());
-            q.prepare(QStringLiteral("DELETE FROM %1 WHERE %2 < %3")
+            q.prepare(QStringLiteral("DELETE FROM %1 WHERE id IN (SELECT id FROM %1 WHERE %2 < %3 "
+                                     "ORDER BY id LIMIT :batch)")
                           .arg(t.name, t.timeColumn,
                                p ? QStringLiteral("clock_timestamp() - make_interval(secs => "
                                                   "CAST(:age AS double precision) / 1000.0)")
                                  : SqlText::nowMs(false) + QStringLiteral(" - :age")));
             q.bindValue(QStringLiteral(":age"), qint64(t.age.count()));
-            if (!q.exec()) {
-                const QSqlError e = q.lastError();
-                q = QSqlQuery();
-                s->failed(e);
-                return Result<qint64>::failure(describe(e));
-            }
-            removed += q.numRowsAffected();
+            q.bindValue(QStringLiteral(":batch"), RetentionBatch);
+            if (!run(q))
+                return Result<qint64>::failure(error);
         }
         if (t.count > 0) {
             QSqlQuery q(s->database());
-            q.prepare(QStringLiteral("DELETE FROM %1 WHERE id <= (SELECT id FROM %1 ORDER BY id "
-                                     "DESC LIMIT 1 OFFSET :keep)")
-                          .arg(t.name));
+            q.prepare(QStringLiteral("DELETE FROM %1 WHERE id IN (SELECT id FROM %1 WHERE id <= "
+                                     "(SELECT id FROM %1 ORDER BY id DESC LIMIT 1 OFFSET :keep)%2 "
+                                     "ORDER BY id LIMIT :batch)")
+                          .arg(t.name, t.keep));
             q.bindValue(QStringLiteral(":keep"), t.count);
-            if (!q.exec()) {
-                const QSqlError e = q.lastError();
-                q = QSqlQuery();
-                s->failed(e);
-                return Result<qint64>::failure(describe(e));
-            }
-            removed += q.numRowsAffected();
+            q.bindValue(QStringLiteral(":batch"), RetentionBatch);
+            if (!run(q))
+                return Result<qint64>::failure(error);
         }
     }
     return removed;

@@ -343,6 +343,26 @@ void tst_SqlStore::retention()
     QVERIFY2(removed.isOk(), qPrintable(removed.errorString()));
     QCOMPARE(store->logLines(logs).value().size(), 5);
     QCOMPARE(store->logLines(logs).value().last().line.message, QStringLiteral("l29"));
+
+    // A backlog larger than one batch (1,000 rows) is trimmed in batches, in the background;
+    // a run still going is never trimmed.
+    Warden::RunRecord going = makeRun(QStringLiteral("going"), 0, now.addSecs(-60));
+    going.outcome = Warden::RunOutcome::Running;
+    going.finishedAt = QDateTime();
+    store->recordRun(going);
+    for (int i = 0; i < 2500; ++i)
+        store->recordRun(makeRun(QStringLiteral("many"), i, now));
+    QVERIFY(store->flush(seconds(30)));
+    policy.maximumRuns = 100;
+    policy.interval = milliseconds(100);
+    store->setRetention(policy);
+    query.limit = 5000;
+    QTRY_COMPARE_WITH_TIMEOUT(store->runs(query).value().size(), 101, 20000);
+    bool keptGoing = false;
+    const auto trimmed = store->runs(query);
+    for (const auto &run : trimmed.value())
+        keptGoing = keptGoing || run.worker == QStringLiteral("going");
+    QVERIFY(keptGoing);
 }
 
 void tst_SqlStore::unreachableDatabaseQueuesBounded()
