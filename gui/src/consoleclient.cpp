@@ -9,6 +9,7 @@ void registerTypes()
     qRegisterMetaType<ClusterSnapshot>();
     qRegisterMetaType<RunHistory>();
     qRegisterMetaType<ActionResult>();
+    qRegisterMetaType<RunDetails>();
     qRegisterMetaType<ConnectionState>();
     qRegisterMetaType<StoredLogLine>();
     qRegisterMetaType<QList<StoredLogLine>>();
@@ -35,6 +36,7 @@ ConsoleClient::ConsoleClient(Connector connector, QObject *parent)
     connect(m_worker, &QueryWorker::snapshotReady, this, &ConsoleClient::snapshotReady);
     connect(m_worker, &QueryWorker::logLinesReady, this, &ConsoleClient::logLinesReady);
     connect(m_worker, &QueryWorker::historyReady, this, &ConsoleClient::historyReady);
+    connect(m_worker, &QueryWorker::runDetailsReady, this, &ConsoleClient::runDetailsReady);
     connect(m_worker, &QueryWorker::actionFinished, this, &ConsoleClient::actionFinished);
     m_thread->start();
 }
@@ -109,6 +111,11 @@ void ConsoleClient::disableWorker(const QString &name, const QString &reason,
                                   const QDateTime &until)
 {
     post([worker = m_worker, name, reason, until] { worker->disableWorker(name, reason, until); });
+}
+
+void ConsoleClient::requestRunDetails(const QString &runId)
+{
+    post([worker = m_worker, runId] { worker->requestRunDetails(runId); });
 }
 
 void ConsoleClient::triggerWorker(const QString &name)

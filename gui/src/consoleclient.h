@@ -39,6 +39,8 @@ public:
                        const QDateTime &until = QDateTime());
     void triggerWorker(const QString &worker);
     void releaseLock(const QString &lock, const QString &reason = QString());
+    //! Reads one run and its log lines in the query thread; runDetailsReady() follows.
+    void requestRunDetails(const QString &runId);
 
     ConnectionState state() const { return m_state; }
     QString url() const { return m_url; }
@@ -52,6 +54,7 @@ Q_SIGNALS:
     void logLinesReady(const QList<Warden::StoredLogLine> &lines, bool reset);
     void historyReady(const Warden::Console::RunHistory &history);
     void actionFinished(const Warden::Console::ActionResult &result);
+    void runDetailsReady(const Warden::Console::RunDetails &details);
 
 private:
     template<typename F> void post(F &&function);

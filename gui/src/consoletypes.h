@@ -155,6 +155,16 @@ struct ActionResult
     QString message; //!< for the status bar or an error box
 };
 
+//! One run and its own log lines (warden runs show), for the run dialog.
+struct RunDetails
+{
+    QString runId;
+    bool isFound = false;
+    QString error; //!< why it could not be read
+    RunRecord run;
+    QList<StoredLogLine> log;
+};
+
 enum class ConnectionState { Disconnected, Connecting, Connected, Lost };
 
 } // namespace Warden::Console
@@ -162,5 +172,6 @@ enum class ConnectionState { Disconnected, Connecting, Connected, Lost };
 Q_DECLARE_METATYPE(Warden::Console::ClusterSnapshot)
 Q_DECLARE_METATYPE(Warden::Console::RunHistory)
 Q_DECLARE_METATYPE(Warden::Console::ActionResult)
+Q_DECLARE_METATYPE(Warden::Console::RunDetails)
 Q_DECLARE_METATYPE(Warden::Console::ConnectionState)
 Q_DECLARE_METATYPE(Warden::StoredLogLine)

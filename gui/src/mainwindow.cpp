@@ -5,6 +5,7 @@
 #include "icons.h"
 #include "logmodel.h"
 #include "rowtablemodel.h"
+#include "rundialog.h"
 
 #include <QtCore/QDir>
 #include <QtCore/QElapsedTimer>
@@ -161,6 +162,7 @@ MainWindow::MainWindow(Connector connector, QWidget *parent)
     connect(m_client, &ConsoleClient::snapshotReady, this, &MainWindow::applySnapshot);
     connect(m_client, &ConsoleClient::logLinesReady, this, &MainWindow::applyLog);
     connect(m_client, &ConsoleClient::historyReady, this, &MainWindow::applyHistory);
+    connect(m_client, &ConsoleClient::runDetailsReady, this, &MainWindow::showRun);
     connect(m_client, &ConsoleClient::connectionStateChanged, this, &MainWindow::onConnectionState);
     connect(m_client, &ConsoleClient::actionFinished, this, &MainWindow::onActionFinished);
 
@@ -357,6 +359,9 @@ QWidget *MainWindow::buildWorkersPage()
 
     m_runView = makeTable(m_runProxy);
     m_runView->sortByColumn(int(RunColumn::Started), Qt::DescendingOrder);
+    m_runView->setToolTip(tr("Double-click a run (or press Enter) for its details and log."));
+    connect(m_runView, &QAbstractItemView::activated, this, &MainWindow::openRun);
+    connect(m_runView, &QAbstractItemView::doubleClicked, this, &MainWindow::openRun);
     m_chart = new HistoryChart;
     m_historySplitter = new QSplitter(Qt::Horizontal);
     m_historySplitter->addWidget(m_runView);
@@ -912,6 +917,28 @@ void MainWindow::drainLog()
     if (!m_pendingLog.isEmpty())
         m_logDrain->start();
     Q_EMIT logApplied(timer.nsecsElapsed());
+}
+
+void MainWindow::openRun(const QModelIndex &index)
+{
+    if (!index.isValid())
+        return;
+    const QString runId = m_runModel->keyAt(m_runProxy->mapToSource(index).row());
+    if (runId.isEmpty() || runId == m_openingRun)
+        return; // double-click and activated come together
+    m_openingRun = runId;
+    statusBar()->showMessage(tr("Reading run %1…").arg(runId), 3000);
+    m_client->requestRunDetails(runId);
+}
+
+void MainWindow::showRun(const RunDetails &details)
+{
+    if (details.runId == m_openingRun)
+        m_openingRun.clear();
+    auto *dialog = new RunDialog(details, this);
+    dialog->setObjectName(QStringLiteral("runDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->show();
 }
 
 void MainWindow::applyHistory(const RunHistory &history)

@@ -75,6 +75,7 @@ public:
     LogModel *logModel() const { return m_logModel; }
     QTableView *workerView() const { return m_workerView; }
     QTableView *logView() const { return m_logView; }
+    QTableView *runView() const { return m_runView; }
     TableFilterProxy *workerProxy() const { return m_workerProxy; }
     LogFilterProxy *logProxy() const { return m_logProxy; }
     bool isFollowingLog() const { return m_followLog; }
@@ -121,6 +122,9 @@ private:
     void applyLog(const QList<StoredLogLine> &lines, bool reset);
     void drainLog();
     void applyHistory(const RunHistory &history);
+    //! Opens the run of \a index in the run history (double-click or Enter).
+    void openRun(const QModelIndex &index);
+    void showRun(const RunDetails &details);
     void onConnectionState(ConnectionState state, const QString &description, const QString &error,
                            int retryInMs);
     void onActionFinished(const ActionResult &result);
@@ -184,6 +188,7 @@ private:
 
     QHash<QString, QAction *> m_actions;
     QString m_password;
+    QString m_openingRun; // the run whose details were asked for
     bool m_followLog = true;
     bool m_scrollingLog = false;
     bool m_passwordAsked = false;

@@ -357,6 +357,36 @@ void QueryWorker::triggerWorker(const QString &worker)
                         : result.errorString());
 }
 
+void QueryWorker::requestRunDetails(const QString &runId)
+{
+    RunDetails details;
+    details.runId = runId;
+    if (!m_backend.store) {
+        details.error = tr("Not connected.");
+        Q_EMIT runDetailsReady(details);
+        return;
+    }
+    RunQuery query;
+    query.runId = runId;
+    query.limit = 1;
+    const auto runs = m_backend.store->runs(query);
+    if (!runs) {
+        details.error = runs.errorString();
+    } else if (!runs.value().isEmpty()) {
+        details.isFound = true;
+        details.run = runs.value().first();
+        LogQuery lines;
+        lines.runId = runId;
+        lines.limit = 10000;
+        const auto log = m_backend.store->logLines(lines);
+        if (log)
+            details.log = log.value();
+        else
+            details.error = log.errorString();
+    }
+    Q_EMIT runDetailsReady(details);
+}
+
 void QueryWorker::releaseLock(const QString &lock, const QString &reason)
 {
     if (!m_backend.store)

@@ -86,6 +86,8 @@ public Q_SLOTS:
     void disableWorker(const QString &worker, const QString &reason, const QDateTime &until);
     void triggerWorker(const QString &worker);
     void releaseLock(const QString &lock, const QString &reason);
+    //! Reads one run and its log lines; runDetailsReady() follows.
+    void requestRunDetails(const QString &runId);
 
 Q_SIGNALS:
     void connectionStateChanged(Warden::Console::ConnectionState state, const QString &description,
@@ -94,6 +96,7 @@ Q_SIGNALS:
     void logLinesReady(const QList<Warden::StoredLogLine> &lines, bool reset);
     void historyReady(const Warden::Console::RunHistory &history);
     void actionFinished(const Warden::Console::ActionResult &result);
+    void runDetailsReady(const Warden::Console::RunDetails &details);
 
 private:
     void scheduleRefresh(int delayMs);

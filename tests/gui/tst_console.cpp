@@ -11,6 +11,7 @@
 #include "logmodel.h"
 #include "mainwindow.h"
 #include "rowtablemodel.h"
+#include "rundialog.h"
 
 #include <warden/adminactions.h>
 #include <warden/host.h>
@@ -333,6 +334,26 @@ void tst_Console::selectionSurvivesRefresh()
     QCOMPARE(w.workerProxy()->index(0, 0).data().toString(), QStringLiteral("ticker"));
     // The history of the selected worker arrived and keeps its rows.
     QTRY_VERIFY(w.runModel()->rowCount() > 0);
+
+    // A run opens in a dialog (double-click or Enter), read in the query thread.
+    QVERIFY(w.selectWorker(QStringLiteral("ticker")));
+    QTRY_VERIFY(w.runModel()->rowCount() > 0);
+    QTableView *runs = w.runView();
+    const QModelIndex first = runs->model()->index(0, 0);
+    const QString runId = first.data(KeyRole).toString();
+    QVERIFY(!runId.isEmpty());
+    runs->setCurrentIndex(first);
+    runs->setFocus();
+    QTest::keyClick(runs, Qt::Key_Return);
+    RunDialog *dialog = nullptr;
+    QTRY_VERIFY((dialog = w.findChild<RunDialog *>(QStringLiteral("runDialog"))) != nullptr);
+    QCOMPARE(dialog->runId(), runId);
+    QVERIFY(dialog->windowTitle().contains(QStringLiteral("ticker")));
+    QVERIFY2(dialog->logText().contains(QStringLiteral("tick")), qPrintable(dialog->logText()));
+    if (const QByteArray dir = qgetenv("WARDEN_TEST_SCREENSHOT_DIR"); !dir.isEmpty())
+        QVERIFY(
+            dialog->grab().save(QString::fromLocal8Bit(dir) + QStringLiteral("/run-dialog.png")));
+    dialog->close();
 }
 
 void tst_Console::recoversAfterOutage_sqlite()
