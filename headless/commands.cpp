@@ -470,7 +470,7 @@ int workers(Database &db, const CommandLine &cl)
                 {QStringLiteral("schedule"), orNull(s.schedule)},
                 {QStringLiteral("lock_mode"), toKeyword(s.lockMode)},
                 {QStringLiteral("lock"), s.lockName.isEmpty() ? QJsonValue() : s.lockName},
-                {QStringLiteral("next_run_at"), time(s.nextRunAt)},
+                {QStringLiteral("next_run_at"), s.isNodeAlive ? time(s.nextRunAt) : QJsonValue()},
                 {QStringLiteral("last_run_at"), time(s.lastRunAt)},
                 {QStringLiteral("last_outcome"),
                  s.lastDurationMs < 0 ? QJsonValue() : toKeyword(s.lastOutcome)},
@@ -502,14 +502,15 @@ int workers(Database &db, const CommandLine &cl)
             {s.worker, s.node, state,
              s.schedule.isEmpty() ? QStringLiteral("continuous") : s.schedule,
              s.lockMode == LockMode::None ? QStringLiteral("-") : toKeyword(s.lockMode),
-             shortTime(s.nextRunAt),
+             s.isNodeAlive ? shortTime(s.nextRunAt) : QStringLiteral("-"),
              s.lastDurationMs < 0
                  ? QStringLiteral("-")
                  : QStringLiteral("%1 %2 ms").arg(toKeyword(s.lastOutcome)).arg(s.lastDurationMs),
              QString::number(s.runCount)});
     }
     if (rows.isEmpty()) {
-        print(QStringLiteral("no workers: no node has published any yet"));
+        print(QStringLiteral("no workers: no node is running (a node that stops leaves the "
+                             "views; see warden runs for what ran)"));
         return ExitSuccess;
     }
     printTable({QStringLiteral("WORKER"), QStringLiteral("NODE"), QStringLiteral("STATE"),

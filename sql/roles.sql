@@ -51,7 +51,10 @@ BEGIN
     EXECUTE format('GRANT INSERT, UPDATE ON %I.warden_leases TO warden_service', s);
     EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %1$I.warden_nodes, %1$I.warden_worker_status '
                    'TO warden_service', s);
-    EXECUTE format('GRANT INSERT, DELETE ON %1$I.warden_runs, %1$I.warden_log TO warden_service', s);
+    -- The run ledger: a run's row is written at its start and completed at its end; a live
+    -- node closes a dead node's runs.
+    EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I.warden_runs TO warden_service', s);
+    EXECUTE format('GRANT INSERT, DELETE ON %I.warden_log TO warden_service', s);
     EXECUTE format('GRANT USAGE ON SEQUENCE %1$I.warden_runs_id_seq, %1$I.warden_log_id_seq '
                    'TO warden_service', s);
 
@@ -59,6 +62,10 @@ BEGIN
     EXECUTE format('GRANT INSERT, UPDATE, DELETE ON %I.warden_worker_settings TO warden_admin', s);
     EXECUTE format('GRANT UPDATE ON %I.warden_leases TO warden_admin', s);
     EXECUTE format('GRANT INSERT ON %I.warden_audit TO warden_admin', s);
+    -- warden nodes forget: closes the node's runs as lost and removes its rows.
+    EXECUTE format('GRANT UPDATE ON %I.warden_runs TO warden_admin', s);
+    EXECUTE format('GRANT DELETE ON %1$I.warden_nodes, %1$I.warden_worker_status TO warden_admin',
+                   s);
     EXECUTE format('GRANT USAGE ON SEQUENCE %I.warden_audit_id_seq TO warden_admin', s);
 END
 $roles$;

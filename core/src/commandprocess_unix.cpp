@@ -777,10 +777,12 @@ void runCommand(const CommandSpec &spec, RunContext &context)
         if (leased) {
             passOnRenewal();
             timeout = timeout < 0 ? 100 : std::min(timeout, 100); // renewals come every ttl/3
-            // However long the grace, SIGKILL lands before the lease can end.
+            // However long the grace, SIGKILL lands before the lease can end; while the lease
+            // is renewed (a shutdown keeps renewing until the run ends) the grace is whole.
             if (terminating && !killed)
-                killAt = std::min(killAt, steady_clock::time_point(nanoseconds(
-                                              leaseDeadline(context, spec.killGrace).killAt)));
+                killAt = std::min(termSentAt + spec.killGrace,
+                                  steady_clock::time_point(
+                                      nanoseconds(leaseDeadline(context, spec.killGrace).killAt)));
         }
         if (terminating && !killed) {
             const auto left = duration_cast<milliseconds>(killAt - steady_clock::now()).count() + 1;
@@ -809,14 +811,22 @@ void runCommand(const CommandSpec &spec, RunContext &context)
         }
         if (terminating && !killed && steady_clock::now() >= killAt) {
             killed = true;
-            context.log(QtWarningMsg,
-                        QStringLiteral("%1 did not exit within %2 of SIGTERM%3: sending SIGKILL")
-                            .arg(program,
-                                 IntervalSchedule::formatDuration(
-                                     duration_cast<milliseconds>(steady_clock::now() - termSentAt)),
-                                 killAt < termSentAt + spec.killGrace
-                                     ? QStringLiteral(" (kill_grace cut short: the lease ends)")
-                                     : QString()));
+            const auto waited = duration_cast<milliseconds>(steady_clock::now() - termSentAt);
+            if (waited < milliseconds(10) && killAt < termSentAt + spec.killGrace)
+                // Warden noticed late (it was frozen or starved): the lease's deadline passed
+                // already, and the keeper acted on it on its own.
+                context.log(QtWarningMsg,
+                            QStringLiteral("the lease's deadline has passed: SIGKILL to %1 (its "
+                                           "keeper ends it on the same deadline by itself)")
+                                .arg(program));
+            else
+                context.log(
+                    QtWarningMsg,
+                    QStringLiteral("%1 did not exit within %2 of SIGTERM%3: sending SIGKILL")
+                        .arg(program, IntervalSchedule::formatDuration(waited),
+                             killAt < termSentAt + spec.killGrace
+                                 ? QStringLiteral(" (kill_grace cut short: the lease ends)")
+                                 : QString()));
             ask(KillRequest);
         }
         if (pidIndex < 0 || fds[pidIndex].revents) {

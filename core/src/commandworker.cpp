@@ -71,7 +71,7 @@ WorkerTypeRegistry::Type commandWorkerType()
         spec.inheritEnvironment = s.value(QStringLiteral("inherit_environment"), true).toBool();
         if (s.contains(QStringLiteral("kill_grace")))
             spec.killGrace = milliseconds(s.value(QStringLiteral("kill_grace")).toLongLong());
-        if (worker.lockMode != LockMode::None) {
+        if (worker.lockMode != LockMode::None && s.contains(QStringLiteral("kill_grace"))) {
             // After a lost lease SIGKILL must land before the lease can end: the grace is
             // what the safety margin leaves (see commandprocess_unix.cpp).
             const milliseconds bound = LeaseKeeper::safetyMargin(config.locks.timeToLive) * 3 / 4;

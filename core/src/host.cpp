@@ -143,7 +143,8 @@ void HostControl::closeOwnLeftovers()
     const auto closed = m_host->store->closeRunningRuns(
         m_host->nodeId,
         QStringLiteral("node %1 stopped while the run went on (it was killed or its machine "
-                       "went down); the run ended with it at the latest")
+                       "went down); the run ended with it, some time after its last heartbeat "
+                       "(recorded as its end: the true end is not known)")
             .arg(m_host->nodeId));
     if (!closed.isOk())
         qCWarning(lcHost, "cannot close the runs left by this node's last process: %s",
@@ -177,7 +178,8 @@ void HostControl::closeRunsOfDeadNodes()
     for (const NodeInfo &node : std::as_const(dead)) {
         const auto closed = m_host->store->closeRunningRuns(
             node.id, QStringLiteral("node %1 stopped answering (last heartbeat %2); the run "
-                                    "ended with it at the latest")
+                                    "ended with it, some time after that heartbeat (recorded as "
+                                    "its end: the true end is not known)")
                          .arg(node.id, node.heartbeatAt.toString(Qt::ISODateWithMs)));
         if (closed.isOk() && closed.value() > 0)
             m_host->runtime->log(QtWarningMsg, QString(), QString(),

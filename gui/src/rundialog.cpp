@@ -1,6 +1,7 @@
 #include "rundialog.h"
 
 #include "icons.h"
+#include "logmodel.h"
 #include "rowbuilder.h"
 
 #include <QtGui/QClipboard>
@@ -30,22 +31,6 @@ QLabel *selectable(const QString &text)
     label->setTextInteractionFlags(Qt::TextSelectableByMouse);
     label->setWordWrap(true);
     return label;
-}
-
-QString levelName(QtMsgType level)
-{
-    switch (level) {
-    case QtDebugMsg:
-        return QStringLiteral("debug");
-    case QtInfoMsg:
-        return QStringLiteral("info");
-    case QtWarningMsg:
-        return QStringLiteral("warning");
-    case QtCriticalMsg:
-    case QtFatalMsg:
-        return QStringLiteral("error");
-    }
-    return QString();
 }
 
 } // namespace
@@ -105,7 +90,7 @@ RunDialog::RunDialog(const RunDetails &details, QWidget *parent)
             lines.append(
                 QStringLiteral("%1  %2  %3")
                     .arg(line.line.time.toLocalTime().toString(QStringLiteral("HH:mm:ss.zzz")),
-                         levelName(line.line.level).leftJustified(7), line.line.message));
+                         LogModel::levelName(line.line.level).leftJustified(8), line.line.message));
         m_log->setPlainText(lines.isEmpty() ? tr("(no log lines)") : lines.join(QLatin1Char('\n')));
         layout->addWidget(m_log, 1);
         if (!details.error.isEmpty())

@@ -574,8 +574,8 @@ command = "trap '' TERM; sleep 30 & echo $! > stubborn.pid; echo ignoring; wait;
     QVERIFY(node.waitForLog("sending SIGKILL"));
     auto db = openDatabase(dbUrl(QStringLiteral("timeout.db")));
     QVERIFY(db);
-    QTRY_COMPARE_WITH_TIMEOUT(runs(*db, QStringLiteral("stubborn")).size(), 1, 10000);
-    const Warden::RunRecord record = runs(*db, QStringLiteral("stubborn")).first();
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRuns(*db, QStringLiteral("stubborn")).size(), 1, 10000);
+    const Warden::RunRecord record = finishedRuns(*db, QStringLiteral("stubborn")).first();
     QCOMPARE(record.outcome, Warden::RunOutcome::TimedOut);
     QVERIFY2(record.error.contains(QLatin1String("SIGKILL")), qPrintable(record.error));
     QVERIFY2(record.durationMs() >= 1900 && record.durationMs() < 6000,
@@ -645,8 +645,9 @@ command = "setsid sleep 600 & echo $! > leftover.pid"
     QVERIFY2(node.waitForLog("running 1 workers"), node.log().constData());
     auto db = openDatabase(dbUrl(QStringLiteral("leftover.db")));
     QVERIFY(db);
-    QTRY_COMPARE_WITH_TIMEOUT(runs(*db, QStringLiteral("leaver")).size(), 1, 10000);
-    QCOMPARE(runs(*db, QStringLiteral("leaver")).first().outcome, Warden::RunOutcome::Succeeded);
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRuns(*db, QStringLiteral("leaver")).size(), 1, 10000);
+    QCOMPARE(finishedRuns(*db, QStringLiteral("leaver")).first().outcome,
+             Warden::RunOutcome::Succeeded);
     const qint64 leftover = readFile(pidFile).trimmed().toLongLong();
     QVERIFY(leftover > 0);
     QTRY_VERIFY_WITH_TIMEOUT(!processExists(leftover), 5000);
@@ -671,8 +672,8 @@ command = ["sh", "-c", "echo \"$GREETING|$WARDEN_WORKER|$WARDEN_NODE|$WARDEN_RUN
     QVERIFY(node.waitForLog("warning warden.worker: [env] oops"));
     auto db = openDatabase(dbUrl(QStringLiteral("environment.db")));
     QVERIFY(db);
-    QTRY_COMPARE_WITH_TIMEOUT(runs(*db, QStringLiteral("env")).size(), 1, 10000);
-    const Warden::RunRecord record = runs(*db, QStringLiteral("env")).first();
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRuns(*db, QStringLiteral("env")).size(), 1, 10000);
+    const Warden::RunRecord record = finishedRuns(*db, QStringLiteral("env")).first();
     QCOMPARE(record.outcome, Warden::RunOutcome::Failed);
     QVERIFY2(record.error.contains(QLatin1String("exited with code 3")), qPrintable(record.error));
     const QByteArray line = node.log().mid(node.log().indexOf("[env] hi there"));
@@ -749,12 +750,12 @@ statements = ["UPDATE %2 SET passive = 2", "SELECT * FROM no_such_table_at_all"]
              node.log().constData());
     auto db = openDatabase(dbUrl(name + QStringLiteral(".db")));
     QVERIFY(db);
-    QTRY_COMPARE_WITH_TIMEOUT(runs(*db, QStringLiteral("half-done")).size(), 1, 10000);
-    const Warden::RunRecord failed = runs(*db, QStringLiteral("half-done")).first();
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRuns(*db, QStringLiteral("half-done")).size(), 1, 10000);
+    const Warden::RunRecord failed = finishedRuns(*db, QStringLiteral("half-done")).first();
     QCOMPARE(failed.outcome, Warden::RunOutcome::Failed);
     QVERIFY2(failed.error.contains(QLatin1String("statement 2 failed, rolled back")),
              qPrintable(failed.error));
-    QCOMPARE(runs(*db, QStringLiteral("mark-passive")).first().outcome,
+    QCOMPARE(finishedRuns(*db, QStringLiteral("mark-passive")).first().outcome,
              Warden::RunOutcome::Succeeded);
     node.signal(SIGTERM);
     QVERIFY(node.waitForExit(10000));

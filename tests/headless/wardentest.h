@@ -148,6 +148,15 @@ inline QList<Warden::RunRecord> runs(Warden::Database &db, const QString &worker
     return result.isOk() ? result.value() : QList<Warden::RunRecord>();
 }
 
+//! The runs of \a worker that have ended (the ledger also holds the ones still running).
+inline QList<Warden::RunRecord> finishedRuns(Warden::Database &db, const QString &worker)
+{
+    QList<Warden::RunRecord> out = runs(db, worker);
+    out.removeIf(
+        [](const Warden::RunRecord &r) { return r.outcome == Warden::RunOutcome::Running; });
+    return out;
+}
+
 inline bool processExists(qint64 pid)
 {
     // A zombie counts as gone: it runs no more code.
