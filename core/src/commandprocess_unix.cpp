@@ -179,7 +179,7 @@ bool drain(int fd, LineLogger &logger)
 
 struct ExecFailure
 {
-    int stage = 0; // 1: working directory, 2: exec
+    int stage = 0; // 1: working directory, 2: exec, 3: the lease's fence time passed
     int error = 0;
 };
 
@@ -299,7 +299,11 @@ bool readAll(int fd, void *data, size_t size)
     ::dup2(setup.outWrite, 1);
     ::dup2(setup.errWrite, 2);
     ExecFailure failure;
-    if (::chdir(setup.directory) != 0) {
+    if (setup.lease.terminateAt > 0 && monotonicNow() >= setup.lease.terminateAt) {
+        // The lease's fence time passed before the command could start (warden or the keeper
+        // was frozen or starved between the lease check and this fork): it starts nothing.
+        failure = ExecFailure{3, 0};
+    } else if (::chdir(setup.directory) != 0) {
         failure = ExecFailure{1, errno};
     } else {
         ::execve(setup.program, setup.argv, setup.envp);
@@ -705,6 +709,12 @@ void runCommand(const CommandSpec &spec, RunContext &context)
     if (readAll(failRead.get(), &failure, sizeof failure)) {
         reapKeeper();
         const QString why = QString::fromLocal8Bit(std::strerror(failure.error));
+        if (failure.stage == 3) {
+            context.fail(QStringLiteral("not started: the lease passed its fence time before %1 "
+                                        "could start (this node was frozen or starved)")
+                             .arg(program));
+            return;
+        }
         context.fail(
             failure.stage == 1
                 ? QStringLiteral("cannot enter working directory %1: %2").arg(workingDirectory, why)

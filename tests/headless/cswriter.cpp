@@ -1,11 +1,12 @@
 // The critical section of tst_leasesafety: a `command` worker with a lock runs this program,
 // which appends a line to a shared file every few milliseconds while it runs:
 //
-//   NODE TOKEN MONOTONIC_US PID SEQ
+//   NODE TOKEN MONOTONIC_US PID SEQ STARTED_US
 //
 // NODE and TOKEN come from WARDEN_NODE and WARDEN_FENCING_TOKEN, MONOTONIC_US is
 // CLOCK_MONOTONIC (the wall clock may be shifted by the clock-shift shim; all nodes run on one
-// machine), PID names the run and SEQ counts its lines from 0 (the run's first line). Each line
+// machine), PID names the run, SEQ counts its lines from 0 (the run's first line) and STARTED_US
+// is when the process began (a run frozen before its first line was going already). Each line
 // is one write() to a file opened with O_APPEND, so lines of concurrent writers never mix.
 //
 //   cswriter FILE PERIOD_MS [--for-ms N] [--ignore-term]
@@ -49,6 +50,7 @@ long long monotonicMicros()
 
 int main(int argc, char *argv[])
 {
+    const long long processStart = monotonicMicros();
     if (argc < 3)
         usage();
     const char *path = argv[1];
@@ -90,8 +92,8 @@ int main(int argc, char *argv[])
         if (forMs >= 0 && now - start >= forMs * 1000LL)
             break;
         char line[256];
-        const int length =
-            std::snprintf(line, sizeof line, "%s %s %lld %ld %lld\n", node, token, now, pid, seq);
+        const int length = std::snprintf(line, sizeof line, "%s %s %lld %ld %lld %lld\n", node,
+                                         token, now, pid, seq, processStart);
         if (length <= 0 || length >= static_cast<int>(sizeof line) ||
             write(fd, line, static_cast<size_t>(length)) != length) {
             std::fprintf(stderr, "cswriter: write failed: %s\n", std::strerror(errno));

@@ -115,6 +115,7 @@ struct Write
     qint64 time = 0;
     qint64 pid = 0;
     qint64 seq = 0;
+    qint64 started = -1; //!< when the writer process began (monotonic); -1: unknown
 };
 
 QList<Write> readWrites(const QString &path)
@@ -123,10 +124,10 @@ QList<Write> readWrites(const QString &path)
     const QByteArray text = readFile(path);
     for (const QByteArray &line : text.split('\n')) {
         const QList<QByteArray> f = line.split(' ');
-        if (f.size() != 5)
+        if (f.size() != 5 && f.size() != 6)
             continue;
         out.append(Write{f[0], f[1].toLongLong(), f[2].toLongLong(), f[3].toLongLong(),
-                         f[4].toLongLong()});
+                         f[4].toLongLong(), f.size() == 6 ? f[5].toLongLong() : -1});
     }
     std::stable_sort(out.begin(), out.end(),
                      [](const Write &a, const Write &b) { return a.time < b.time; });
@@ -195,8 +196,10 @@ LockReport analyse(const QString &lock, const QList<Write> &writes,
         Section &s = sections[*it];
         s.last = std::max(s.last, w.time);
         s.writes.append(i);
+        // A run began when its writer process began: one frozen between its start and its
+        // first write was going before the freeze.
         if (!runStart.contains(runKey(w)))
-            runStart.insert(runKey(w), w.time);
+            runStart.insert(runKey(w), w.started >= 0 ? std::min(w.started, w.time) : w.time);
     }
     report.sections = int(sections.size());
     report.runs = int(runStart.size());
