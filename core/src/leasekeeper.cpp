@@ -198,10 +198,7 @@ bool LeaseKeeper::release(const Lease &lease, QString *error)
 {
     QString why;
     if (m_lockManager->release(lease, &why)) {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        const auto it = m_unreleased.constFind(lease.name);
-        if (it != m_unreleased.cend() && it->fencingToken == lease.fencingToken)
-            m_unreleased.erase(it);
+        forgetUnreleased(lease);
         return true;
     }
     {
@@ -216,6 +213,14 @@ bool LeaseKeeper::release(const Lease &lease, QString *error)
     if (error)
         *error = why;
     return false;
+}
+
+void LeaseKeeper::forgetUnreleased(const Lease &lease)
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    const auto it = m_unreleased.constFind(lease.name);
+    if (it != m_unreleased.cend() && it->fencingToken == lease.fencingToken)
+        m_unreleased.erase(it);
 }
 
 void LeaseKeeper::markLost(LeaseGuard *guard)
@@ -297,12 +302,8 @@ void LeaseKeeper::retryReleases()
     }
     for (const Lease &lease : pending) {
         QString error;
-        if (m_lockManager->release(lease, &error)) {
-            std::lock_guard<std::mutex> lock(m_mutex);
-            const auto it = m_unreleased.constFind(lease.name);
-            if (it != m_unreleased.cend() && it->fencingToken == lease.fencingToken)
-                m_unreleased.erase(it);
-        }
+        if (m_lockManager->release(lease, &error))
+            forgetUnreleased(lease);
     }
 }
 

@@ -181,6 +181,8 @@ private:
 
     void renewAll();
     void retryReleases();
+    //! \a lease was released: it is no longer ours to take back.
+    void forgetUnreleased(const Lease &lease);
     void tryCandidates(const QString &onlyLock = QString());
     void watchdogLoop();
     void markLost(LeaseGuard *guard);

@@ -105,6 +105,14 @@ private slots:
 private:
     QString writeConfig(const QString &name, const QByteArray &body,
                         const QByteArray &host = QByteArray());
+    //! node-a.toml and node-b.toml: two nodes on the SQLite file \a database with \a workers.
+    void writeNodeConfigs(const QByteArray &database, const QByteArray &workers)
+    {
+        for (const char *name : {"node-a", "node-b"})
+            writeFile(m_dir.filePath(QLatin1String(name) + QStringLiteral(".toml")),
+                      QByteArray("[host]\nnode_id = \"") + name + "\"\ndatabase = \"sqlite:" +
+                          database + "\"\nshutdown_timeout = \"5s\"\n" + workers);
+    }
     QString dbUrl(const QString &name) const
     {
         return QStringLiteral("sqlite://") + m_dir.filePath(name);
@@ -261,12 +269,7 @@ lock = "the-leader"
 shell = true
 command = "echo \"$WARDEN_NODE $WARDEN_FENCING_TOKEN\" >> leader.txt; exec sleep 600"
 )";
-    for (const char *name : {"node-a", "node-b"}) {
-        writeFile(m_dir.filePath(QLatin1String(name) + QStringLiteral(".toml")),
-                  QByteArray("[host]\nnode_id = \"") + name +
-                      "\"\ndatabase = \"sqlite:cluster.db\"\nshutdown_timeout = \"5s\"\n" +
-                      workers);
-    }
+    writeNodeConfigs(QByteArrayLiteral("cluster.db"), workers);
     // The first creates the schema; then the second joins.
     auto a = std::make_unique<Node>(
         QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-a.toml"))});
@@ -357,10 +360,7 @@ lock = true
 shell = true
 command = "echo started; exec sleep 600"
 )";
-    for (const char *name : {"node-a", "node-b"})
-        writeFile(m_dir.filePath(QLatin1String(name) + QStringLiteral(".toml")),
-                  QByteArray("[host]\nnode_id = \"") + name +
-                      "\"\ndatabase = \"sqlite:ledger.db\"\nshutdown_timeout = \"5s\"\n" + workers);
+    writeNodeConfigs(QByteArrayLiteral("ledger.db"), workers);
     auto a = std::make_unique<Node>(
         QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-a.toml"))});
     QVERIFY2(a->waitForLog("[long] started"), a->log().constData());
@@ -496,10 +496,7 @@ lock = true
 shell = true
 command = "echo \"$WARDEN_SCHEDULED_AT $WARDEN_NODE\" >> grid.txt"
 )";
-    for (const char *name : {"node-a", "node-b"})
-        writeFile(m_dir.filePath(QLatin1String(name) + QStringLiteral(".toml")),
-                  QByteArray("[host]\nnode_id = \"") + name +
-                      "\"\ndatabase = \"sqlite:grid.db\"\nshutdown_timeout = \"5s\"\n" + workers);
+    writeNodeConfigs(QByteArrayLiteral("grid.db"), workers);
     auto start = [&](const char *name) {
         auto node = std::make_unique<Node>(
             QStringList{QStringLiteral("--config"),
