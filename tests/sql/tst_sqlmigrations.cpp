@@ -96,9 +96,9 @@ void tst_SqlMigrations::olderSchemaIsUpgraded()
     QVERIFY(run(
         url,
         QStringLiteral("INSERT INTO warden_leases (name, holder, token) VALUES ('kept', '', 41)")));
-    for (const char *index : {"warden_runs_worker", "warden_runs_finished", "warden_log_worker",
-                              "warden_log_time", "warden_audit_time", "warden_runs_run_id",
-                              "warden_runs_running", "warden_log_run"})
+    for (const char *index :
+         {"warden_runs_worker", "warden_runs_finished", "warden_log_worker", "warden_log_time",
+          "warden_audit_time", "warden_runs_run_id", "warden_runs_running", "warden_log_run"})
         QVERIFY(run(url, QStringLiteral("DROP INDEX %1").arg(QLatin1String(index))));
     if (pg) {
         QVERIFY(run(url, QStringLiteral("DROP TRIGGER warden_leases_released ON warden_leases")));
