@@ -126,8 +126,7 @@ void PeriodicWorkerPrivate::beginSchedule()
         setState(WorkerState::Disabled);
         return;
     }
-    const auto now = SteadyClock::now();
-    if (const IntervalSchedule *iv = interval()) {
+    if (interval()) {
         if (lockMode != LockMode::None && runtime->store) {
             // A cluster-wide worker: one grid for the cluster, anchored at its last scheduled
             // run in the store, so that a restart, a node starting later or a failover goes
@@ -135,12 +134,7 @@ void PeriodicWorkerPrivate::beginSchedule()
             loadClusterGrid();
             return;
         }
-        anchor = now + iv->initialDelay();
-        anchorWall = wallNow().addMSecs(iv->initialDelay().count());
-        nextTick = 0;
-        nextDeadline = anchor;
-        nextWall = anchorWall;
-        hasNext = true;
+        startGridHere();
     } else if (!setNextWall(schedule->nextFireTime(wallNow()))) {
         return;
     }
@@ -176,6 +170,17 @@ void PeriodicWorkerPrivate::loadClusterGrid()
     });
 }
 
+void PeriodicWorkerPrivate::startGridHere()
+{
+    const IntervalSchedule *iv = interval();
+    anchor = SteadyClock::now() + iv->initialDelay();
+    anchorWall = wallNow().addMSecs(iv->initialDelay().count());
+    nextTick = 0;
+    nextDeadline = anchor;
+    nextWall = anchorWall;
+    hasNext = true;
+}
+
 void PeriodicWorkerPrivate::startClusterGrid(const QDateTime &lastScheduled, const QString &error)
 {
     if (!active || running || hasNext)
@@ -183,60 +188,38 @@ void PeriodicWorkerPrivate::startClusterGrid(const QDateTime &lastScheduled, con
     if (!isEffectivelyEnabled() || (lockMode == LockMode::Leader && !mayRunAsLeader()))
         return; // the switch or the leadership took over meanwhile
     const IntervalSchedule *iv = interval();
-    const auto now = SteadyClock::now();
-    const QDateTime wall = wallNow();
-    const qint64 step = iv->interval().count();
     if (!error.isEmpty())
         runtime->log(QtWarningMsg, name, QString(),
                      QStringLiteral("cannot read the last run from the store (%1); the grid "
                                     "starts here")
                          .arg(error));
-    if (!lastScheduled.isValid() || step <= 0) {
-        // The first run in the cluster: the grid starts now (after the initial delay).
-        anchor = now + iv->initialDelay();
-        anchorWall = wall.addMSecs(iv->initialDelay().count());
-        nextTick = 0;
-        nextDeadline = anchor;
-        nextWall = anchorWall;
-        hasNext = true;
+    if (!lastScheduled.isValid()) {
+        // The first run in the cluster: the grid starts here.
+        startGridHere();
         setState(WorkerState::Idle);
         arm();
         return;
     }
+    const auto now = SteadyClock::now();
+    const QDateTime wall = wallNow();
     anchorWall = lastScheduled;
     anchor = now - milliseconds(lastScheduled.msecsTo(wall));
+    hasNext = true;
     if (iv->mode() == IntervalSchedule::Mode::FixedDelay) {
         // The next run comes an interval after the last one, and not before now.
-        const QDateTime due = lastScheduled.addMSecs(step);
+        const QDateTime due = lastScheduled.addMSecs(iv->interval().count());
         nextWall = due > wall ? due : wall;
         nextDeadline = now + milliseconds(wall.msecsTo(nextWall));
-        hasNext = true;
         setState(WorkerState::Idle);
         arm();
         return;
     }
-    // The first grid point after now; the ones between the last run and now were missed
-    // while no node ran the worker: the misfire policy decides.
-    const qint64 elapsed = lastScheduled.msecsTo(wall);
-    const qint64 next = elapsed < 0 ? 1 : elapsed / step + 1;
-    const qint64 missed = next - 1;
-    nextTick = next;
-    nextDeadline = anchor + iv->interval() * next;
-    nextWall = anchorWall.addMSecs(step * next);
-    hasNext = true;
-    setState(WorkerState::Idle);
-    if (missed > 0) {
-        updateStatus([&](WorkerStatus &st) { st.misfireCount += missed; });
-        if (misfire == MisfirePolicy::RunOnce) {
-            runtime->log(QtInfoMsg, name, QString(),
-                         QStringLiteral("%1 tick(s) of the cluster's grid were missed while no "
-                                        "node ran this worker; running the latest once")
-                             .arg(missed));
-            dispatch(anchor + iv->interval() * missed, anchorWall.addMSecs(step * missed), false);
-            return;
-        }
-    }
-    arm();
+    // The grid goes on after the last run. Ticks that passed while no node ran the worker
+    // are missed ticks like any other: resume() applies the misfire policy to them.
+    nextTick = 1;
+    nextDeadline = anchor + iv->interval();
+    nextWall = anchorWall.addMSecs(iv->interval().count());
+    resume();
 }
 
 bool PeriodicWorkerPrivate::setNextWall(const QDateTime &wall)

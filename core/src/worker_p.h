@@ -207,6 +207,8 @@ public:
     void beginSchedule();
     //! A cluster-wide interval worker: reads the grid's anchor from the store (async).
     void loadClusterGrid();
+    //! Interval schedules: the grid starts now, after the initial delay.
+    void startGridHere();
     void startClusterGrid(const QDateTime &lastScheduled, const QString &error);
     quint64 gridRequest = 0; // the newest loadClusterGrid() whose answer counts
     void resume();

@@ -172,6 +172,8 @@ private slots:
     void lateAcquireGrantsNothing();
     void lateRenewalFencesTheHolder();
     void failedReleaseIsNotAnotherHolder();
+    void clusterGridMissedTicksFollowMisfirePolicy_data();
+    void clusterGridMissedTicksFollowMisfirePolicy();
     void blockingRunDelaysNoOtherTick();
     void runQueuedBehindBlockingRunStarts();
     void logLinesReachStore();
@@ -1007,6 +1009,54 @@ void tst_Host::failedReleaseIsNotAnotherHolder()
     QVERIFY(stopHost(*host));
     for (const RunRecord &r : log.of(QStringLiteral("w")))
         QVERIFY2(r.outcome == RunOutcome::Succeeded, qPrintable(r.error));
+}
+
+void tst_Host::clusterGridMissedTicksFollowMisfirePolicy_data()
+{
+    QTest::addColumn<MisfirePolicy>("policy");
+    QTest::newRow("run-once") << MisfirePolicy::RunOnce;
+    QTest::newRow("skip") << MisfirePolicy::Skip;
+}
+
+void tst_Host::clusterGridMissedTicksFollowMisfirePolicy()
+{
+    // A locked worker's grid is the cluster's, anchored at its last run in the store. Ticks
+    // that pass while no node runs it are missed ticks: run-once runs the latest at once (on
+    // the grid), skip waits for the next grid point.
+    QFETCH(MisfirePolicy, policy);
+    auto store = std::make_shared<InMemoryStore>();
+    auto locks = std::make_shared<InProcessLockManager>();
+    auto makeWorker = [&](Host &host) {
+        auto *worker = PeriodicWorker::create(QStringLiteral("grid"), [](RunContext &) {});
+        worker->setInterval(300ms);
+        worker->setLock(LockMode::PerRun);
+        worker->setMisfirePolicy(policy);
+        QVERIFY(host.addWorker(worker));
+    };
+    auto a = makeHost(QStringLiteral("node-a"), locks, store);
+    RunLog logA(a.get());
+    makeWorker(*a);
+    a->start();
+    QTRY_VERIFY_WITH_TIMEOUT(logA.count(QStringLiteral("grid")) >= 2, 5000);
+    QVERIFY(stopHost(*a));
+    const QDateTime last = logA.of(QStringLiteral("grid")).last().scheduledAt;
+    QTest::qWait(1000); // about three ticks pass with no node
+    auto b = makeHost(QStringLiteral("node-b"), locks, store);
+    RunLog logB(b.get());
+    makeWorker(*b);
+    const QDateTime startedAt = QDateTime::currentDateTimeUtc();
+    b->start();
+    QTRY_VERIFY_WITH_TIMEOUT(logB.count(QStringLiteral("grid")) >= 1, 5000);
+    const RunRecord first = logB.of(QStringLiteral("grid")).first();
+    QVERIFY(stopHost(*b));
+    // On the grid of node A's runs.
+    QCOMPARE(last.msecsTo(first.scheduledAt) % 300, 0);
+    if (policy == MisfirePolicy::RunOnce) {
+        QVERIFY2(first.scheduledAt < startedAt, "the latest missed tick, run at once");
+        QVERIFY2(startedAt.msecsTo(first.startedAt) < 150, "at once, not a tick later");
+    } else {
+        QVERIFY2(first.scheduledAt >= startedAt, "skip: the next grid point");
+    }
 }
 
 void tst_Host::blockingRunDelaysNoOtherTick()
