@@ -170,7 +170,7 @@ std::shared_ptr<LeaseGuard> LeaseKeeper::track(const Lease &lease, Clock::time_p
     }
     {
         std::lock_guard<std::mutex> lock(m_mutex);
-        m_tracked[guard.get()] = Tracked{guard, std::move(onLost), false};
+        m_tracked[guard.get()] = Tracked{guard, std::move(onLost)};
     }
     m_changed.notify_all();
     // Start renewing from the keeper's own thread.
@@ -229,8 +229,8 @@ void LeaseKeeper::markLost(LeaseGuard *guard)
     {
         std::lock_guard<std::mutex> lock(m_mutex);
         auto it = m_tracked.find(guard);
-        if (it == m_tracked.end() || it->second.lost)
-            return;
+        if (it == m_tracked.end())
+            return; // untracked, or lost already
         callback = std::move(it->second.onLost);
         m_tracked.erase(it); // the guard lives on with its holders
     }
@@ -314,9 +314,8 @@ void LeaseKeeper::watchdogLoop()
         Clock::time_point earliest = Clock::time_point::max();
         std::vector<LeaseGuard *> due;
         const Clock::time_point now = Clock::now();
-        for (const auto &[guard, t] : m_tracked) {
-            if (t.lost)
-                continue;
+        for (const auto &entry : m_tracked) {
+            LeaseGuard *guard = entry.first;
             const Clock::time_point fenceAt = guard->fenceAt();
             if (fenceAt <= now)
                 due.push_back(guard);

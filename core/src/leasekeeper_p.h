@@ -169,7 +169,6 @@ private:
     {
         std::shared_ptr<LeaseGuard> guard;
         std::function<void()> onLost;
-        bool lost = false;
     };
     struct Candidate
     {
@@ -195,8 +194,8 @@ private:
 
     std::mutex m_mutex;
     std::condition_variable m_changed;
-    std::map<LeaseGuard *, Tracked> m_tracked;
-    QHash<QString, Lease> m_unreleased; // lock name -> our lease whose release failed
+    std::map<LeaseGuard *, Tracked> m_tracked; // a lost lease leaves it at once
+    QHash<QString, Lease> m_unreleased;        // lock name -> our lease whose release failed
     bool m_quit = false;
     std::thread m_watchdog;
 };
