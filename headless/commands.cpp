@@ -171,11 +171,6 @@ int storeError(const QString &what, const QString &error)
     return fail(ExitUnavailable, QStringLiteral("cannot read %1: %2").arg(what, error));
 }
 
-bool isAlive(const NodeInfo &node)
-{
-    return node.isAlive();
-}
-
 QJsonObject nodeJson(const NodeInfo &n)
 {
     return QJsonObject{{QStringLiteral("id"), n.id},
@@ -186,7 +181,7 @@ QJsonObject nodeJson(const NodeInfo &n)
                        {QStringLiteral("heartbeat_at"), time(n.heartbeatAt)},
                        {QStringLiteral("heartbeat_interval_ms"), n.heartbeatIntervalMs},
                        {QStringLiteral("clock_offset_ms"), n.clockOffsetMs},
-                       {QStringLiteral("alive"), isAlive(n)}};
+                       {QStringLiteral("alive"), n.isAlive()}};
 }
 
 bool isHeld(const Lease &l)
@@ -571,7 +566,7 @@ int nodes(Database &db, const CommandLine &cl)
     for (const NodeInfo &n : list.value())
         rows.append({n.id, n.hostName, QString::number(n.pid), n.version, shortTime(n.startedAt),
                      shortTime(n.heartbeatAt),
-                     isAlive(n) ? QStringLiteral("alive") : QStringLiteral("silent"),
+                     n.isAlive() ? QStringLiteral("alive") : QStringLiteral("silent"),
                      QStringLiteral("%1 ms").arg(n.clockOffsetMs)});
     printTable({QStringLiteral("NODE"), QStringLiteral("HOST"), QStringLiteral("PID"),
                 QStringLiteral("VERSION"), QStringLiteral("STARTED"), QStringLiteral("HEARTBEAT"),
@@ -583,20 +578,21 @@ int nodes(Database &db, const CommandLine &cl)
 int status(Database &db, const CommandLine &cl)
 {
     const auto nodeList = db.store()->nodes();
-    const auto statuses = clusterStatuses(db);
+    const auto reported = db.store()->workerStatuses();
     const auto leases = db.lockManager()->leases();
     if (!nodeList.isOk())
         return storeError(QStringLiteral("nodes"), nodeList.errorString());
-    if (!statuses.isOk())
-        return storeError(QStringLiteral("worker statuses"), statuses.errorString());
+    if (!reported.isOk())
+        return storeError(QStringLiteral("worker statuses"), reported.errorString());
     if (!leases.isOk())
         return storeError(QStringLiteral("locks"), leases.errorString());
+    const QList<WorkerStatus> statuses = currentStatuses(reported.value(), nodeList.value());
     int alive = 0;
     for (const NodeInfo &n : nodeList.value())
-        alive += isAlive(n) ? 1 : 0;
+        alive += n.isAlive() ? 1 : 0;
     QMap<QString, int> byState;
     QStringList failing;
-    for (const WorkerStatus &s : statuses.value()) {
+    for (const WorkerStatus &s : statuses) {
         ++byState[shownState(s)];
         if (s.lastDurationMs >= 0 && isFailure(s.lastOutcome))
             failing.append(QStringLiteral("%1@%2").arg(s.worker, s.node));
@@ -612,7 +608,7 @@ int status(Database &db, const CommandLine &cl)
         nodesObject.insert(QStringLiteral("total"), nodeList.value().size());
         nodesObject.insert(QStringLiteral("alive"), alive);
         QJsonObject workersObject;
-        workersObject.insert(QStringLiteral("total"), statuses.value().size());
+        workersObject.insert(QStringLiteral("total"), statuses.size());
         workersObject.insert(QStringLiteral("by_state"), states);
         workersObject.insert(QStringLiteral("last_run_failed"),
                              QJsonArray::fromStringList(failing));
@@ -633,7 +629,7 @@ int status(Database &db, const CommandLine &cl)
     for (auto it = byState.cbegin(); it != byState.cend(); ++it)
         states.append(QStringLiteral("%1 %2").arg(it.value()).arg(it.key()));
     print(QStringLiteral("workers:  %1%2")
-              .arg(statuses.value().size())
+              .arg(statuses.size())
               .arg(states.isEmpty()
                        ? QString()
                        : QStringLiteral(" (%1)").arg(states.join(QStringLiteral(", ")))));
