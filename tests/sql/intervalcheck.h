@@ -28,6 +28,7 @@ struct Interval
     qint64 start = 0;
     qint64 end = std::numeric_limits<qint64>::max();
     bool killed = false;
+    QString runId; //!< the run's id, when the line has it
 };
 
 struct Report
@@ -55,7 +56,7 @@ inline Report check(const QString &path, const QHash<QString, QList<qint64>> &ki
     const QList<QByteArray> lines = file.readAll().split('\n');
     for (const QByteArray &raw : lines) {
         const QList<QByteArray> f = raw.trimmed().split(' ');
-        if (f.size() != 5)
+        if (f.size() < 5)
             continue;
         const QString lock = QString::fromUtf8(f[1]);
         const qint64 token = f[2].toLongLong();
@@ -73,6 +74,8 @@ inline Report check(const QString &path, const QHash<QString, QList<qint64>> &ki
             interval.token = token;
             interval.node = node;
             interval.start = time;
+            if (f.size() > 5)
+                interval.runId = QString::fromUtf8(f[5]);
             open.insert(key, interval);
         } else if (f[0] == "E") {
             auto it = open.find(key);

@@ -6,8 +6,8 @@
 //   warden_sql_testnode probe --url URL acquire NAME HOLDER TTL_MS
 //   warden_sql_testnode probe --url URL acquire-wait-renew NAME HOLDER TTL_MS WAIT_MS
 //
-// In node mode every run appends "S lock token node t_us" before its work begins and
-// "E lock token node t_us" when it ends (t_us: CLOCK_MONOTONIC, shared by every process of
+// In node mode every run appends "S lock token node t_us run_id" before its work begins and
+// "E lock token node t_us run_id" when it ends (t_us: CLOCK_MONOTONIC, shared by every process of
 // the machine), with one write(2) per line on an O_APPEND file: a line written is in the
 // kernel, so a SIGKILL cannot lose it. SIGTERM stops the host gracefully.
 
@@ -53,14 +53,16 @@ qint64 monotonicMicros()
 
 int logFd = -1;
 
-void writeLine(char kind, const QString &lock, qint64 token, const QString &node)
+void writeLine(char kind, const Warden::RunContext &context, const QString &lock,
+               const QString &node)
 {
-    const QByteArray line = QStringLiteral("%1 %2 %3 %4 %5\n")
+    const QByteArray line = QStringLiteral("%1 %2 %3 %4 %5 %6\n")
                                 .arg(QLatin1Char(kind))
                                 .arg(lock)
-                                .arg(token)
+                                .arg(context.fencingToken())
                                 .arg(node)
                                 .arg(monotonicMicros())
+                                .arg(context.runId())
                                 .toUtf8();
     if (::write(logFd, line.constData(), size_t(line.size())) != line.size())
         std::perror("write");
@@ -167,12 +169,12 @@ int main(int argc, char **argv)
         auto *worker = Warden::PeriodicWorker::create(
             lock, [lock, nodeId, workMs](Warden::RunContext &context) {
                 thread_local std::mt19937 random(std::random_device{}());
-                writeLine('S', lock, context.fencingToken(), nodeId);
+                writeLine('S', context, lock, nodeId);
                 const auto until =
                     steady_clock::now() + milliseconds(5 + int(random() % unsigned(workMs)));
                 while (steady_clock::now() < until && !context.isStopRequested())
                     std::this_thread::sleep_for(milliseconds(2));
-                writeLine('E', lock, context.fencingToken(), nodeId);
+                writeLine('E', context, lock, nodeId);
             });
         worker->setInterval(milliseconds(parser.value(intervalOption).toLongLong()));
         worker->setLock(Warden::LockMode::PerRun, lock);
@@ -184,10 +186,10 @@ int main(int argc, char **argv)
         const QString lock = prefix + QStringLiteral("ld%1").arg(i);
         auto *worker =
             Warden::ContinuousWorker::create(lock, [lock, nodeId](Warden::RunContext &context) {
-                writeLine('S', lock, context.fencingToken(), nodeId);
+                writeLine('S', context, lock, nodeId);
                 while (!context.isStopRequested())
                     context.stopToken().waitFor(seconds(1));
-                writeLine('E', lock, context.fencingToken(), nodeId);
+                writeLine('E', context, lock, nodeId);
             });
         worker->setLock(Warden::LockMode::Leader, lock);
         worker->setRestartBackoff(milliseconds(50), milliseconds(500));
