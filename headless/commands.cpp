@@ -180,6 +180,7 @@ QJsonObject nodeJson(const NodeInfo &n)
                        {QStringLiteral("started_at"), time(n.startedAt)},
                        {QStringLiteral("heartbeat_at"), time(n.heartbeatAt)},
                        {QStringLiteral("heartbeat_interval_ms"), n.heartbeatIntervalMs},
+                       {QStringLiteral("dead_after_ms"), n.deadThresholdMs()},
                        {QStringLiteral("clock_offset_ms"), n.clockOffsetMs},
                        {QStringLiteral("alive"), n.isAlive()}};
 }
@@ -217,8 +218,9 @@ QJsonObject runJson(const RunRecord &r)
                        {QStringLiteral("finished_at"), time(r.finishedAt)},
                        {QStringLiteral("duration_ms"),
                         r.durationMs() < 0 ? QJsonValue() : QJsonValue(r.durationMs())},
-                       {QStringLiteral("lateness_ms"), r.manual ? 0 : r.latenessMs()},
-                       {QStringLiteral("manual"), r.manual},
+                       {QStringLiteral("lateness_ms"), r.isManual() ? 0 : r.latenessMs()},
+                       {QStringLiteral("manual"), r.isManual()},
+                       {QStringLiteral("trigger"), toKeyword(r.trigger)},
                        {QStringLiteral("fencing_token"), r.fencingToken},
                        {QStringLiteral("error"), r.error.isEmpty() ? QJsonValue() : r.error}};
 }
@@ -665,7 +667,7 @@ int runs(Database &db, const CommandLine &cl)
         rows.append(
             {shortTime(r.startedAt), r.worker, r.node, toKeyword(r.outcome),
              r.durationMs() < 0 ? QStringLiteral("-") : QStringLiteral("%1 ms").arg(r.durationMs()),
-             r.manual ? QStringLiteral("manual") : QStringLiteral("%1 ms").arg(r.latenessMs()),
+             r.isManual() ? QStringLiteral("manual") : QStringLiteral("%1 ms").arg(r.latenessMs()),
              r.error});
     printTable({QStringLiteral("STARTED"), QStringLiteral("WORKER"), QStringLiteral("NODE"),
                 QStringLiteral("OUTCOME"), QStringLiteral("DURATION"), QStringLiteral("LATE"),
@@ -754,8 +756,7 @@ int showRun(Database &db, const CommandLine &cl)
     row(QStringLiteral("worker"), run.worker);
     row(QStringLiteral("node"), run.node);
     row(QStringLiteral("outcome"), toKeyword(run.outcome));
-    row(QStringLiteral("trigger"),
-        run.manual ? QStringLiteral("run now") : QStringLiteral("schedule"));
+    row(QStringLiteral("trigger"), toKeyword(run.trigger));
     row(QStringLiteral("scheduled"), when(run.scheduledAt));
     row(QStringLiteral("started"), when(run.startedAt));
     row(QStringLiteral("finished"), when(run.finishedAt));
@@ -763,7 +764,7 @@ int showRun(Database &db, const CommandLine &cl)
                                         ? QStringLiteral("- (still running)")
                                         : QStringLiteral("%1 ms").arg(run.durationMs()));
     row(QStringLiteral("late"),
-        run.manual ? QStringLiteral("-") : QStringLiteral("%1 ms").arg(run.latenessMs()));
+        run.isManual() ? QStringLiteral("-") : QStringLiteral("%1 ms").arg(run.latenessMs()));
     row(QStringLiteral("fencing token"),
         run.fencingToken > 0 ? QString::number(run.fencingToken) : QStringLiteral("-"));
     row(QStringLiteral("error"), run.error.isEmpty() ? QStringLiteral("-") : run.error);

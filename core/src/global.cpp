@@ -77,6 +77,10 @@ QStringList failureKeywords()
     return out;
 }
 
+QString toKeyword(RunTrigger trigger)
+{
+    return enumName(trigger);
+}
 QString toKeyword(LockMode mode)
 {
     return enumName(mode);
@@ -97,6 +101,10 @@ bool fromKeyword(const QString &text, WorkerState *state)
 bool fromKeyword(const QString &text, RunOutcome *outcome)
 {
     return enumFromName(text, outcome);
+}
+bool fromKeyword(const QString &text, RunTrigger *trigger)
+{
+    return enumFromName(text, trigger);
 }
 bool fromKeyword(const QString &text, LockMode *mode)
 {

@@ -121,7 +121,7 @@ enum class WorkerColumn {
 };
 enum class LockColumn { Name, Status, Holder, Token, Acquired, TimeLeft, Count };
 enum class NodeColumn { Id, Status, Host, Pid, Version, Started, Heartbeat, ClockOffset, Count };
-enum class RunColumn { Started, Outcome, Duration, Lateness, Node, Manual, Token, Error, Count };
+enum class RunColumn { Started, Outcome, Duration, Lateness, Node, Trigger, Token, Error, Count };
 enum class AuditColumn { Time, User, Action, Target, Reason, Origin, Details, Count };
 
 //! Everything one refresh read from the store, as changes to the models.

@@ -86,6 +86,21 @@ QString RowBuilder::formatTime(const QDateTime &time, const QDateTime &now)
     return local.toString(QStringLiteral("yyyy-MM-dd HH:mm"));
 }
 
+QString RowBuilder::triggerText(RunTrigger trigger)
+{
+    switch (trigger) {
+    case RunTrigger::Schedule:
+        return tr("schedule");
+    case RunTrigger::RunNow:
+        return tr("run now");
+    case RunTrigger::CatchUp:
+        return tr("catch-up");
+    case RunTrigger::Retry:
+        return tr("retry");
+    }
+    return toKeyword(trigger);
+}
+
 QString RowBuilder::formatDuration(qint64 ms)
 {
     if (ms < 1000)
@@ -106,13 +121,12 @@ RowBuilder::NodeHealth RowBuilder::nodeHealth(const NodeInfo &node, const QDateT
         age = qMax<qint64>(0, node.heartbeatAt.msecsTo(now));
     if (age < 0)
         return NodeHealth::Dead;
-    if (node.isAlive() ||
-        (node.heartbeatAgeMs < 0 &&
-         age < NodeInfo::SilentIntervalsWhileAlive * qMax(1000, node.heartbeatIntervalMs)))
-        return NodeHealth::Alive;
-    if (age <= 5 * qMax(1000, node.heartbeatIntervalMs) + 2000)
-        return NodeHealth::Late;
-    return NodeHealth::Dead;
+    // Dead exactly when the cluster counts it dead (its runs are closed as lost then); late
+    // when a heartbeat is overdue by half an interval and half a second.
+    if (age >= node.deadThresholdMs())
+        return NodeHealth::Dead;
+    const qint64 interval = qMax(1000, node.heartbeatIntervalMs);
+    return age > interval + interval / 2 + 500 ? NodeHealth::Late : NodeHealth::Alive;
 }
 
 std::shared_ptr<const Schedule> RowBuilder::parseSchedule(const QString &text)
@@ -375,7 +389,8 @@ TableRows RowBuilder::workerRows(const QList<WorkerStatus> &statuses,
             cell(WorkerColumn::Lateness) = durationCell(-1);
         }
         cell(WorkerColumn::Runs) = numberCell(runs);
-        cell(WorkerColumn::Runs).toolTip = tr("%1 skipped, %2 misfired").arg(skips).arg(misfires);
+        cell(WorkerColumn::Runs).toolTip =
+            tr("%1 run by other nodes, %2 misfired").arg(skips).arg(misfires);
         cell(WorkerColumn::Failures) = numberCell(failures);
         if (failures > 0)
             cell(WorkerColumn::Failures).foreground = failureColor;
@@ -459,7 +474,9 @@ TableRows RowBuilder::nodeRows(const QList<NodeInfo> &nodes, const QDateTime &no
             status.foreground = failureColor;
             break;
         }
-        status.toolTip = tr("Heartbeat every %1").arg(formatDuration(node.heartbeatIntervalMs));
+        status.toolTip = tr("Heartbeat every %1; counted dead after %2 of silence")
+                             .arg(formatDuration(node.heartbeatIntervalMs),
+                                  formatDuration(node.deadThresholdMs()));
         cell(NodeColumn::Host) = textCell(node.hostName);
         cell(NodeColumn::Pid) = numberCell(node.pid);
         cell(NodeColumn::Version) = textCell(node.version);
@@ -503,7 +520,7 @@ TableRows RowBuilder::runRows(const QList<RunRecord> &runs) const
         cell(RunColumn::Duration) = durationCell(run.durationMs());
         cell(RunColumn::Lateness) = durationCell(run.latenessMs());
         cell(RunColumn::Node) = textCell(run.node);
-        cell(RunColumn::Manual) = textCell(run.manual ? tr("run now") : tr("schedule"), run.manual);
+        cell(RunColumn::Trigger) = textCell(triggerText(run.trigger), int(run.trigger));
         cell(RunColumn::Token) =
             run.fencingToken > 0 ? numberCell(run.fencingToken) : textCell(QString(), 0);
         cell(RunColumn::Error) = textCell(run.error);

@@ -41,6 +41,8 @@ public:
 
     static QString formatTime(const QDateTime &time, const QDateTime &now);
     static QString formatDuration(qint64 milliseconds);
+    //! What started a run, for people: "schedule", "run now", "catch-up", "retry".
+    static QString triggerText(RunTrigger trigger);
     static QString stateIcon(WorkerState state);
     static QString outcomeIcon(RunOutcome outcome);
     //! Higher is more worth a look: the state a worker row shows for its nodes.

@@ -61,17 +61,17 @@ RunDialog::RunDialog(const RunDetails &details, QWidget *parent)
         form->addRow(tr("Worker:"), selectable(run.worker));
         form->addRow(tr("Node:"), selectable(run.node));
         form->addRow(tr("Run id:"), selectable(run.runId));
-        form->addRow(tr("Trigger:"), selectable(run.manual ? tr("run now") : tr("schedule")));
+        form->addRow(tr("Trigger:"), selectable(RowBuilder::triggerText(run.trigger)));
         form->addRow(tr("Scheduled:"), selectable(when(run.scheduledAt)));
         form->addRow(tr("Started:"), selectable(when(run.startedAt)));
         form->addRow(tr("Finished:"), selectable(when(run.finishedAt)));
         form->addRow(tr("Duration:"), selectable(run.durationMs() < 0 ? tr("still running")
                                                                       : RowBuilder::formatDuration(
                                                                             run.durationMs())));
-        form->addRow(
-            tr("Late by:"),
-            selectable(run.manual ? QStringLiteral("–")
-                                  : RowBuilder::formatDuration(qMax<qint64>(0, run.latenessMs()))));
+        form->addRow(tr("Late by:"),
+                     selectable(run.isManual() ? QStringLiteral("–")
+                                               : RowBuilder::formatDuration(
+                                                     qMax<qint64>(0, run.latenessMs()))));
         form->addRow(tr("Fencing token:"),
                      selectable(run.fencingToken > 0 ? QString::number(run.fencingToken)
                                                      : tr("none (no lease)")));

@@ -132,11 +132,27 @@ QStringList step(int version, bool pg)
             // warden runs show: a run's own log lines.
             QStringLiteral("CREATE INDEX warden_log_run ON warden_log (run_id)"),
         };
+    case 4:
+        // What started a run (schedule, run-now, catch-up, retry). The manual column stays
+        // for readers of version 3 and means run-now. A node's own dead-node threshold. The
+        // ticks that ran, by worker and time.
+        return {
+            QStringLiteral("ALTER TABLE warden_nodes ADD COLUMN dead_after_ms %1 NOT NULL "
+                           "DEFAULT 0")
+                .arg(bigint),
+            QStringLiteral("ALTER TABLE warden_runs ADD COLUMN run_trigger TEXT NOT NULL "
+                           "DEFAULT 'schedule'"),
+            QStringLiteral("UPDATE warden_runs SET run_trigger = 'run-now' WHERE manual = %1")
+                .arg(yes),
+            // A tick runs once: the lease's transaction looks for a run of the same tick.
+            QStringLiteral("CREATE INDEX warden_runs_schedule ON warden_runs (worker, "
+                           "scheduled_at)"),
+        };
     }
     return {};
 }
 
-constexpr int Latest = 3;
+constexpr int Latest = 4;
 
 struct Transaction
 {

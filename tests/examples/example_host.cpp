@@ -129,7 +129,7 @@ int main(int argc, char *argv[])
             qPrintable(run.startedAt.toLocalTime().toString(QStringLiteral("HH:mm:ss.zzz"))),
             qPrintable(run.worker), qPrintable(Warden::toKeyword(run.outcome)),
             static_cast<long long>(run.durationMs()),
-            static_cast<long long>(run.manual ? 0 : run.latenessMs()),
+            static_cast<long long>(run.isManual() ? 0 : run.latenessMs()),
             run.error.isEmpty() ? "" : "  ", qPrintable(run.error));
         std::fflush(stdout);
     });

@@ -250,7 +250,7 @@ void tst_Console::actionsReachRunningHost()
         [&] {
             for (const auto &args : runs)
                 if (args.at(0).value<RunRecord>().worker == QLatin1String("rare") &&
-                    args.at(0).value<RunRecord>().manual)
+                    args.at(0).value<RunRecord>().isManual())
                     return true;
             return false;
         }(),

@@ -414,8 +414,17 @@ void tst_ConsoleModels::nodeHealthFollowsHeartbeatInterval()
     node.heartbeatIntervalMs = 1000;
     node.heartbeatAt = now.addMSecs(-500);
     QCOMPARE(RowBuilder::nodeHealth(node, now), RowBuilder::NodeHealth::Alive);
-    node.heartbeatAt = now.addMSecs(-5000);
+    node.heartbeatAt = now.addMSecs(-2500);
     QCOMPARE(RowBuilder::nodeHealth(node, now), RowBuilder::NodeHealth::Late);
+    // Dead when the cluster counts it dead: three intervals, or the node's own threshold.
+    node.heartbeatAt = now.addMSecs(-3000);
+    QCOMPARE(RowBuilder::nodeHealth(node, now), RowBuilder::NodeHealth::Dead);
+    node.deadAfterMs = 10000;
+    QCOMPARE(RowBuilder::nodeHealth(node, now), RowBuilder::NodeHealth::Late);
+    node.heartbeatAgeMs = 10000; // measured by the store: the store's age wins
+    QCOMPARE(RowBuilder::nodeHealth(node, now), RowBuilder::NodeHealth::Dead);
+    node.heartbeatAgeMs = -1;
+    node.deadAfterMs = 0;
     node.heartbeatAt = now.addSecs(-60);
     QCOMPARE(RowBuilder::nodeHealth(node, now), RowBuilder::NodeHealth::Dead);
     node.heartbeatIntervalMs = 30000; // a slow heartbeat is not late after 5 s

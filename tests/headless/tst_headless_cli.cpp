@@ -195,6 +195,9 @@ void tst_HeadlessCli::badConfig_data()
                "command = [\"true\"]\n"
         << 7 << 12 << QByteArray("worker \"a\": timezone: unknown time zone \"Mars/Base\"")
         << QByteArray("IANA name");
+    QTest::newRow("dead_after too short")
+        << QByteArray("[host]\ndatabase = \"sqlite:w.db\"\ndead_after = \"5s\"\n") << 3 << 14
+        << QByteArray("host.dead_after must be at least 10s") << QByteArray("leave it out for 15s");
     QTest::newRow("duplicate name")
         << head + "[workers.a]\ntype = \"command\"\nevery = \"1m\"\ncommand = [\"true\"]\n\n"
                   "[workers.a]\ntype = \"command\"\nevery = \"1m\"\ncommand = [\"true\"]\n"
@@ -455,7 +458,7 @@ void tst_HeadlessCli::listingsAsJson()
         QCOMPARE(r.toObject().value(QStringLiteral("worker")).toString(), QStringLiteral("hourly"));
         for (const char *key :
              {"run_id", "node", "outcome", "scheduled_at", "started_at", "finished_at",
-              "duration_ms", "lateness_ms", "manual", "fencing_token", "error"})
+              "duration_ms", "lateness_ms", "manual", "trigger", "fencing_token", "error"})
             QVERIFY2(r.toObject().contains(QLatin1String(key)), key);
     }
 
@@ -570,6 +573,7 @@ void tst_HeadlessCli::triggerRunsOnce()
                                    .at(0)
                                    .toObject();
     QVERIFY(newest.value(QStringLiteral("manual")).toBool());
+    QCOMPARE(newest.value(QStringLiteral("trigger")).toString(), QStringLiteral("run-now"));
 
     const Output unknown =
         run(QStringList{QStringLiteral("trigger"), QStringLiteral("nope")} + base);

@@ -96,9 +96,9 @@ void tst_SqlMigrations::olderSchemaIsUpgraded()
     QVERIFY(run(
         url,
         QStringLiteral("INSERT INTO warden_leases (name, holder, token) VALUES ('kept', '', 41)")));
-    for (const char *index :
-         {"warden_runs_worker", "warden_runs_finished", "warden_log_worker", "warden_log_time",
-          "warden_audit_time", "warden_runs_run_id", "warden_runs_running", "warden_log_run"})
+    for (const char *index : {"warden_runs_worker", "warden_runs_finished", "warden_log_worker",
+                              "warden_log_time", "warden_audit_time", "warden_runs_run_id",
+                              "warden_runs_running", "warden_log_run", "warden_runs_schedule"})
         QVERIFY(run(url, QStringLiteral("DROP INDEX %1").arg(QLatin1String(index))));
     if (pg) {
         QVERIFY(run(url, QStringLiteral("DROP TRIGGER warden_leases_released ON warden_leases")));
@@ -109,6 +109,12 @@ void tst_SqlMigrations::olderSchemaIsUpgraded()
     for (int i = 0; i < 2; ++i)
         QVERIFY(run(url, QStringLiteral("INSERT INTO warden_runs (run_id, worker, node, outcome) "
                                         "VALUES ('twice', 'w', 'n', 'succeeded')")));
+    // Version 4 names what started a run; version 1 knew only "manual".
+    QVERIFY(run(url, QStringLiteral("ALTER TABLE warden_runs DROP COLUMN run_trigger")));
+    QVERIFY(run(url, QStringLiteral("ALTER TABLE warden_nodes DROP COLUMN dead_after_ms")));
+    QVERIFY(run(url, QStringLiteral("INSERT INTO warden_runs (run_id, worker, node, outcome, "
+                                    "manual) VALUES ('by-hand', 'w', 'n', 'succeeded', %1)")
+                         .arg(pg ? QStringLiteral("true") : QStringLiteral("1"))));
     QVERIFY(run(url, QStringLiteral("DELETE FROM warden_schema_version WHERE version > 1")));
     QCOMPARE(versionOf(url), 1);
     Warden::SqlConnections::releaseForCurrentThread(url);
@@ -128,6 +134,11 @@ void tst_SqlMigrations::olderSchemaIsUpgraded()
     QVERIFY(q.exec(QStringLiteral("SELECT count(*) FROM warden_runs WHERE run_id = 'twice'")));
     QVERIFY(q.next());
     QCOMPARE(q.value(0).toInt(), 1);
+    QVERIFY(q.exec(QStringLiteral("SELECT run_id, run_trigger FROM warden_runs ORDER BY run_id")));
+    QVERIFY(q.next());
+    QCOMPARE(q.value(1).toString(), QStringLiteral("run-now"));
+    QVERIFY(q.next());
+    QCOMPARE(q.value(1).toString(), QStringLiteral("schedule"));
     q = QSqlQuery();
     // The data survived, and tokens go on from where they were.
     const auto attempt = db.value().lockManager()->tryAcquire(

@@ -54,6 +54,16 @@ WARDEN_CORE_EXPORT bool isFailure(RunOutcome outcome);
 //! Every outcome that isFailure() counts, as keywords (for filters).
 WARDEN_CORE_EXPORT QStringList failureKeywords();
 
+//! What started a run.
+enum class RunTrigger {
+    Schedule, //!< a tick of the worker's schedule
+    RunNow,   //!< "run now" (console, admin command or Host::runNow())
+    CatchUp,  //!< a tick missed while no node ran the worker, run late by the misfire or catch-up
+              //!< policy
+    Retry,    //!< a retry of a failed run (Warden does not retry runs by itself yet)
+};
+Q_ENUM_NS(RunTrigger)
+
 //! How a worker uses its lock.
 enum class LockMode {
     None,   //!< no lock: every node that has the worker runs it
@@ -81,6 +91,7 @@ Q_ENUM_NS(StopReason)
 
 WARDEN_CORE_EXPORT QString toKeyword(WorkerState state);
 WARDEN_CORE_EXPORT QString toKeyword(RunOutcome outcome);
+WARDEN_CORE_EXPORT QString toKeyword(RunTrigger trigger);
 WARDEN_CORE_EXPORT QString toKeyword(LockMode mode);
 WARDEN_CORE_EXPORT QString toKeyword(MisfirePolicy policy);
 WARDEN_CORE_EXPORT QString toKeyword(StopReason reason);
@@ -88,6 +99,7 @@ WARDEN_CORE_EXPORT QString toKeyword(StopReason reason);
 //! Parses the lower-case keywords that toKeyword() returns; returns false on an unknown name.
 WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, WorkerState *state);
 WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, RunOutcome *outcome);
+WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, RunTrigger *trigger);
 WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, LockMode *mode);
 WARDEN_CORE_EXPORT bool fromKeyword(const QString &text, MisfirePolicy *policy);
 

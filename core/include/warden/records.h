@@ -27,7 +27,10 @@ struct WARDEN_CORE_EXPORT RunRecord
     RunOutcome outcome = RunOutcome::Succeeded;
     QString error;           //!< error text for Failed, TimedOut, Cancelled, Skipped, Abandoned
     qint64 fencingToken = 0; //!< the lease's fencing token, 0 when the run held no lease
-    bool manual = false;     //!< started by "run now", not by the schedule
+    RunTrigger trigger = RunTrigger::Schedule; //!< what started it
+
+    //! Started by "run now", not by the schedule: its lateness means nothing.
+    bool isManual() const { return trigger == RunTrigger::RunNow; }
 
     qint64 durationMs() const;
     qint64 latenessMs() const; //!< startedAt - scheduledAt
@@ -62,15 +65,25 @@ struct WARDEN_CORE_EXPORT NodeInfo
         unknown.
     */
     qint64 heartbeatAgeMs = -1;
+    /*!
+        The node's own dead-node threshold (Host::setDeadNodeThreshold(), \c host.dead_after):
+        how long it may stay silent before the others count it dead. 0: the default,
+        SilentIntervalsWhileAlive heartbeat intervals.
+    */
+    qint64 deadAfterMs = 0;
 
     //! How many heartbeat intervals (at least a second each) a live node may stay silent.
     static constexpr int SilentIntervalsWhileAlive = 3;
-    //! Alive while its heartbeat is fresh by the database clock (see heartbeatAgeMs).
-    bool isAlive() const
+    //! How old its heartbeat may grow before the node counts as dead.
+    qint64 deadThresholdMs() const
     {
-        const qint64 interval = heartbeatIntervalMs > 1000 ? heartbeatIntervalMs : 1000;
-        return heartbeatAgeMs >= 0 && heartbeatAgeMs < SilentIntervalsWhileAlive * interval;
+        if (deadAfterMs > 0)
+            return deadAfterMs;
+        return SilentIntervalsWhileAlive *
+               (heartbeatIntervalMs > 1000 ? heartbeatIntervalMs : 1000);
     }
+    //! Alive while its heartbeat is fresh by the database clock (see heartbeatAgeMs).
+    bool isAlive() const { return heartbeatAgeMs >= 0 && heartbeatAgeMs < deadThresholdMs(); }
 };
 
 //! What one node says of one of its workers.
@@ -91,8 +104,8 @@ struct WARDEN_CORE_EXPORT WorkerStatus
     qint64 lastLatenessMs = -1;
     qint64 runCount = 0;
     qint64 failureCount = 0;
-    qint64 skipCount =
-        0; //!< ticks another node ran, and ticks missed (database or lock out of reach)
+    //! Ticks another node ran (the lock was held there): not runs of this node.
+    qint64 skipCount = 0;
     qint64 misfireCount = 0;
     QString lastError;
     QDateTime updatedAt;

@@ -69,7 +69,7 @@ public:
         QString lockName;
         //! The lease the run holds (set by the host); empty when it holds none.
         std::shared_ptr<const LeaseGuard> lease;
-        bool manual = false;
+        RunTrigger trigger = RunTrigger::Schedule;
         //! The scheduled and actual start on the monotonic clock, for precise lateness.
         std::chrono::steady_clock::time_point scheduledSteady;
         std::chrono::steady_clock::time_point startedSteady;
@@ -113,8 +113,10 @@ public:
         be gone by leaseValidUntil(). steady_clock::time_point::max() without a lease.
     */
     std::chrono::steady_clock::time_point leaseFenceAt() const;
+    //! What started the run: its schedule, "run now", a catch-up of a missed tick.
+    RunTrigger trigger() const { return m_data.trigger; }
     //! True for a run started by "run now" rather than by the schedule.
-    bool isManual() const { return m_data.manual; }
+    bool isManual() const { return m_data.trigger == RunTrigger::RunNow; }
 
     const StopToken &stopToken() const { return m_stopToken; }
     bool isStopRequested() const { return m_stopToken.isStopRequested(); }
