@@ -100,7 +100,7 @@ void MetricsServer::recordRun(const RunRecord &run)
     if (run.outcome == RunOutcome::Skipped)
         return;
     w.duration.observe(double(run.durationMs()) / 1000.0);
-    if (!run.manual)
+    if (!run.isManual())
         w.lateness.observe(double(qMax<qint64>(0, run.latenessMs())) / 1000.0);
     if (run.outcome == RunOutcome::Succeeded)
         w.lastSuccess = run.finishedAt;
@@ -165,6 +165,16 @@ QByteArray MetricsServer::metrics() const
                  (s.state == WorkerState::Idle || s.state == WorkerState::Running)) ||
                 (s.lockMode == LockMode::PerRun && s.state == WorkerState::Running))
                 ++leases;
+        }
+    }
+    header("warden_ticks_run_elsewhere_total", "counter",
+           "Ticks of the worker that another node ran (it held the lock), since the worker "
+           "started here. Not runs of this node.");
+    if (host) {
+        for (const WorkerStatus &s : host->snapshot()) {
+            if (s.lockMode != LockMode::None)
+                out += "warden_ticks_run_elsewhere_total{worker=\"" + label(s.worker) + "\"} " +
+                       QByteArray::number(s.skipCount) + '\n';
         }
     }
     header("warden_leases_held", "gauge", "Leases this node holds now.");

@@ -329,13 +329,19 @@ std::optional<QVariant> Loader::typed(const toml::node &node, WorkerTypeRegistry
 
 void Loader::loadHost(const toml::table &table, Config &config)
 {
-    static const QStringList known = {
-        QStringLiteral("node_id"),          QStringLiteral("database"),
-        QStringLiteral("password_env"),     QStringLiteral("password_file"),
-        QStringLiteral("shutdown_timeout"), QStringLiteral("enabled"),
-        QStringLiteral("log_level"),        QStringLiteral("run_retention"),
-        QStringLiteral("log_retention"),    QStringLiteral("max_runs"),
-        QStringLiteral("max_log_lines")};
+    static const QStringList known = {QStringLiteral("node_id"),
+                                      QStringLiteral("database"),
+                                      QStringLiteral("password_env"),
+                                      QStringLiteral("password_file"),
+                                      QStringLiteral("shutdown_timeout"),
+                                      QStringLiteral("enabled"),
+                                      QStringLiteral("log_level"),
+                                      QStringLiteral("run_retention"),
+                                      QStringLiteral("log_retention"),
+                                      QStringLiteral("max_runs"),
+                                      QStringLiteral("max_log_lines"),
+                                      QStringLiteral("dead_after"),
+                                      QStringLiteral("dead_node_retention")};
     HostConfig &host = config.host;
     for (auto &&[key, node] : table) {
         const QString name = qs(key.str());
@@ -382,6 +388,23 @@ void Loader::loadHost(const toml::table &table, Config &config)
         } else if (name == QLatin1String("log_retention")) {
             if (auto v = duration(node, what))
                 host.logRetention = *v;
+        } else if (name == QLatin1String("dead_after")) {
+            if (auto v = duration(node, what)) {
+                // Two heartbeats (5 s each) may be late without the node counting as dead.
+                if (*v < std::chrono::seconds(10))
+                    error(node, QStringLiteral("host.dead_after must be at least 10s"),
+                          QStringLiteral("a node sends a heartbeat every 5s; a shorter "
+                                         "threshold counts live nodes as dead and closes their "
+                                         "runs as lost; leave it out for 15s"));
+                else
+                    host.deadAfter = *v;
+            }
+        } else if (name == QLatin1String("dead_node_retention")) {
+            const auto *s = node.as_string();
+            if (s && qs(s->get()).trimmed() == QLatin1String("never"))
+                host.deadNodeRetention = milliseconds(0);
+            else if (auto v = duration(node, what))
+                host.deadNodeRetention = *v;
         } else if (name == QLatin1String("max_runs") || name == QLatin1String("max_log_lines")) {
             if (auto v = integer(node, what)) {
                 if (*v < 0)

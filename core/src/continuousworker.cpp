@@ -88,14 +88,35 @@ void ContinuousWorkerPrivate::launch()
         data.lockName = lock;
         data.lease = lease;
         record.startedAt = data.startedAt;
-        recordStart(record);
+        // A leader's run: its row is written with a renewal of the leader lease, in one
+        // transaction, before the work starts, so that no run holds a lease without a row.
+        bool rowWritten = false;
+        if (lease && runtime->startRowsWithLease) {
+            const LockManager::Attempt attempt = runtime->lockManager->renewForRun(
+                lease->lease(), runtime->leaseTtl, record, LockManager::Tick::Any);
+            if (attempt.status == LockManager::Status::Acquired) {
+                rowWritten = attempt.runRecorded;
+            } else if (attempt.status == LockManager::Status::Lost) {
+                stopSource.requestStop(StopReason::LeaseLost);
+            } else {
+                record.finishedAt = QDateTime::currentDateTimeUtc();
+                record.outcome = RunOutcome::Missed;
+                record.error =
+                    QStringLiteral("cannot start the run on lease %1: %2").arg(lock, attempt.error);
+                QMetaObject::invokeMethod(q_ptr, [this, record] {
+                    onExecuteFinished(record, SteadyClock::duration::zero());
+                });
+                return;
+            }
+        }
+        recordStart(record, !rowWritten);
         const auto began = data.startedSteady;
         RunContext runContext(std::move(data), stopSource.token());
         runContext.setLogSink(logSink());
         context = &runContext;
         QString failure;
         try {
-            if (lease && !lease->isValid())
+            if ((lease && !lease->isValid()) || stopSource.token().isStopRequested())
                 stopSource.requestStop(StopReason::LeaseLost); // lost before it could start
             else if (function)
                 function(runContext);

@@ -1,6 +1,8 @@
 #include "host_p.h"
 
+#include <warden/adminactions.h>
 #include <warden/logging.h>
+#include <warden/schedule.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QMetaMethod>
@@ -186,6 +188,25 @@ void HostControl::closeRunsOfDeadNodes()
                                  QStringLiteral("closed %1 run(s) of dead node %2 as lost")
                                      .arg(closed.value())
                                      .arg(node.id));
+        // Dead for longer than the retention: out of the views, as an admin's
+        // "warden nodes forget" would do it, and audited the same way.
+        const qint64 retention = m_host->deadNodeRetention.count();
+        if (retention > 0 && node.heartbeatAgeMs > retention) {
+            AdminActions admin(m_host->store, m_host->lockManager,
+                               QStringLiteral("node %1").arg(m_host->nodeId));
+            admin.setUser(QStringLiteral("warden"));
+            const auto forgotten = admin.forgetNode(
+                node.id, QStringLiteral("dead for longer than the dead-node retention (%1)")
+                             .arg(IntervalSchedule::formatDuration(m_host->deadNodeRetention)));
+            if (forgotten.isOk())
+                m_host->runtime->log(
+                    QtInfoMsg, QString(), QString(),
+                    QStringLiteral("forgot node %1: silent since %2")
+                        .arg(node.id, node.heartbeatAt.toString(Qt::ISODateWithMs)));
+            else
+                qCWarning(lcHost, "cannot forget dead node %s: %s", qPrintable(node.id),
+                          qPrintable(forgotten.errorString()));
+        }
     }
 }
 
@@ -223,6 +244,7 @@ NodeInfo HostPrivate::nodeInfo() const
     info.startedAt = startedAt;
     info.heartbeatAt = QDateTime::currentDateTimeUtc();
     info.heartbeatIntervalMs = int(heartbeatInterval.count());
+    info.deadAfterMs = deadNodeThreshold.count();
     return info;
 }
 
@@ -525,6 +547,26 @@ void Host::setHeartbeatInterval(milliseconds interval)
 {
     d->heartbeatInterval = std::max(milliseconds(100), interval);
 }
+milliseconds Host::heartbeatInterval() const
+{
+    return d->heartbeatInterval;
+}
+void Host::setDeadNodeThreshold(milliseconds threshold)
+{
+    d->deadNodeThreshold = std::max(milliseconds(0), threshold);
+}
+milliseconds Host::deadNodeThreshold() const
+{
+    return d->deadNodeThreshold;
+}
+void Host::setDeadNodeRetention(milliseconds retention)
+{
+    d->deadNodeRetention = std::max(milliseconds(0), retention);
+}
+milliseconds Host::deadNodeRetention() const
+{
+    return d->deadNodeRetention;
+}
 void Host::setSettingsPollInterval(milliseconds interval)
 {
     d->settingsPoll = std::max(milliseconds(50), interval);
@@ -648,6 +690,7 @@ void Host::start()
     rt->lockManager = d->lockManager;
     rt->store = d->store;
     rt->leaseTtl = d->leaseTtl;
+    rt->startRowsWithLease = d->lockManager->recordsRunsOf(d->store.get());
     d->ensureThreads();
     rt->runs = d->runs;
     rt->keeper = d->keeper;

@@ -70,6 +70,8 @@ public:
     std::chrono::milliseconds renewInterval{0}; // 0: a third of the ttl
     std::chrono::milliseconds standbyPoll{500};
     std::chrono::milliseconds heartbeatInterval{5000};
+    std::chrono::milliseconds deadNodeThreshold{0};
+    std::chrono::milliseconds deadNodeRetention{std::chrono::hours(24)};
     std::chrono::milliseconds settingsPoll{1000};
     std::chrono::milliseconds statusInterval{1000};
     int maximumRunThreads = 32;

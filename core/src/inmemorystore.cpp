@@ -98,7 +98,7 @@ void InMemoryStore::recordRun(const RunRecord &run)
             d->running.remove(d->runs.front().runId);
         d->runs.pop_front();
     }
-    if (!run.manual && run.outcome != RunOutcome::Skipped && run.outcome != RunOutcome::Missed)
+    if (!run.isManual() && run.outcome != RunOutcome::Skipped && run.outcome != RunOutcome::Missed)
         d->lastScheduled.insert(run.worker, run);
     ++d->written;
 }

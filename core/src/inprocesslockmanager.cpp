@@ -12,6 +12,22 @@ LockManager::LockManager(QObject *parent)
 {}
 LockManager::~LockManager() = default;
 
+bool LockManager::recordsRunsOf(const Store *) const
+{
+    return false;
+}
+LockManager::Attempt LockManager::tryAcquireForRun(const QString &name, const QString &holder,
+                                                   std::chrono::milliseconds ttl, const RunRecord &,
+                                                   Tick)
+{
+    return tryAcquire(name, holder, ttl);
+}
+LockManager::Attempt LockManager::renewForRun(const Lease &lease, std::chrono::milliseconds ttl,
+                                              const RunRecord &, Tick)
+{
+    return renew(lease, ttl);
+}
+
 struct InProcessLockManager::Private
 {
     std::mutex mutex;

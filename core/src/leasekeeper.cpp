@@ -128,7 +128,8 @@ void LeaseKeeper::shutdown()
         m_watchdog.join();
 }
 
-LockManager::Attempt LeaseKeeper::acquire(const QString &name, Clock::time_point *sentAt)
+LockManager::Attempt LeaseKeeper::acquire(const QString &name, Clock::time_point *sentAt,
+                                          const RunRecord *run)
 {
     Lease ours;
     {
@@ -138,10 +139,13 @@ LockManager::Attempt LeaseKeeper::acquire(const QString &name, Clock::time_point
     if (ours.isValid()) {
         // Our own lease, whose release failed: take it back rather than wait for it.
         *sentAt = Clock::now();
-        LockManager::Attempt attempt = m_lockManager->renew(ours, m_options.ttl);
+        LockManager::Attempt attempt =
+            run ? m_lockManager->renewForRun(ours, m_options.ttl, *run,
+                                             LockManager::Tick::OncePerTick)
+                : m_lockManager->renew(ours, m_options.ttl);
         if (attempt.status == LockManager::Status::Acquired)
             return attempt;
-        if (attempt.status == LockManager::Status::Error) {
+        if (attempt.status == LockManager::Status::Error || attempt.tickRanElsewhere) {
             std::lock_guard<std::mutex> lock(m_mutex);
             m_unreleased.insert(name, ours);
             return attempt;
@@ -149,7 +153,9 @@ LockManager::Attempt LeaseKeeper::acquire(const QString &name, Clock::time_point
         // Expired meanwhile (or taken over): an ordinary acquire decides.
     }
     *sentAt = Clock::now();
-    return m_lockManager->tryAcquire(name, m_options.holder, m_options.ttl);
+    return run ? m_lockManager->tryAcquireForRun(name, m_options.holder, m_options.ttl, *run,
+                                                 LockManager::Tick::OncePerTick)
+               : m_lockManager->tryAcquire(name, m_options.holder, m_options.ttl);
 }
 
 std::shared_ptr<LeaseGuard> LeaseKeeper::track(const Lease &lease, Clock::time_point sentAt,

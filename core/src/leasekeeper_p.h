@@ -123,7 +123,13 @@ public:
         answer came back before the lease's fence time; \a sentAt is set to when the
         statement was sent.
     */
-    LockManager::Attempt acquire(const QString &name, Clock::time_point *sentAt);
+    /*!
+        \a run: the scheduled run the lease is for; its start row is written with the lease
+        when the lock manager can, and nothing is taken when its tick already ran
+        (LockManager::tryAcquireForRun()).
+    */
+    LockManager::Attempt acquire(const QString &name, Clock::time_point *sentAt,
+                                 const RunRecord *run = nullptr);
 
     /*!
         Renews \a lease from now on; \a sentAt is when the statement that acquired it was

@@ -293,7 +293,7 @@ void PeriodicWorkerPrivate::onTick()
             hasNext = false;
         }
     }
-    dispatch(scheduled, scheduledWall, false);
+    dispatch(scheduled, scheduledWall, RunTrigger::Schedule);
 }
 
 void PeriodicWorkerPrivate::resume()
@@ -333,7 +333,7 @@ void PeriodicWorkerPrivate::resume()
                 nextTick = latest + 1;
                 nextDeadline = anchor + iv->interval() * nextTick;
                 nextWall = anchorWall.addMSecs(iv->interval().count() * nextTick);
-                dispatch(scheduled, scheduledWall, false);
+                dispatch(scheduled, scheduledWall, RunTrigger::CatchUp);
                 return;
             }
             nextTick = latest + 1;
@@ -365,7 +365,7 @@ void PeriodicWorkerPrivate::resume()
                     nextWall = following;
                     nextDeadline = now + milliseconds(wall.msecsTo(following));
                 }
-                dispatch(scheduled, latest, false);
+                dispatch(scheduled, latest, RunTrigger::CatchUp);
                 return;
             }
             if (!setNextWall(schedule->nextFireTime(wall)))
@@ -377,7 +377,7 @@ void PeriodicWorkerPrivate::resume()
 }
 
 void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
-                                     const QDateTime &scheduledWall, bool manual)
+                                     const QDateTime &scheduledWall, RunTrigger trigger)
 {
     running = true;
     disarm();
@@ -386,7 +386,7 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
     record.worker = name;
     record.node = runtime->nodeId;
     record.scheduledAt = scheduledWall;
-    record.manual = manual;
+    record.trigger = trigger;
     // The leader lease, when this worker leads: the run binds to it when it starts.
     std::shared_ptr<LeaseGuard> leader = lockMode == LockMode::Leader ? leaderGuard : nullptr;
     record.fencingToken = leader ? leader->lease().fencingToken : 0;
@@ -405,7 +405,7 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
     // a clock a little off, a slower start) finds it taken and skips: one node per tick.
     SteadyClock::time_point holdUntil{};
     milliseconds holdAfterRun{0};
-    if (!manual && mode == LockMode::PerRun) {
+    if (trigger != RunTrigger::RunNow && mode == LockMode::PerRun) {
         const IntervalSchedule *iv = interval();
         if (iv && iv->mode() == IntervalSchedule::Mode::FixedDelay)
             holdAfterRun = iv->interval();
@@ -437,15 +437,34 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                 [this, record = std::move(record), elsewhere] { onRunFinished(record, elsewhere); },
                 resultBy);
         };
+        // Where the lock manager can, the run's row is written in the acquire's transaction,
+        // as started when the lease was taken; the run's start then corrects the time.
+        bool startRecorded = false;
         if (mode == LockMode::PerRun) {
             LockManager::Attempt attempt;
             SteadyClock::time_point sentAt = SteadyClock::now();
+            const RunRecord *startRow = nullptr;
+            if (rt->startRowsWithLease) {
+                record.startedAt = wallNow();
+                startRow = &record;
+            }
+            const auto tick = record.trigger == RunTrigger::RunNow ? LockManager::Tick::Any
+                                                                   : LockManager::Tick::OncePerTick;
             if (held.isValid())
-                attempt = rt->lockManager->renew(held, rt->leaseTtl);
-            if (attempt.status != LockManager::Status::Acquired)
-                attempt = rt->keeper->acquire(lock, &sentAt);
+                attempt = startRow
+                              ? rt->lockManager->renewForRun(held, rt->leaseTtl, *startRow, tick)
+                              : rt->lockManager->renew(held, rt->leaseTtl);
+            if (attempt.tickRanElsewhere) {
+                // Still ours until it expires: let it go, the tick is done.
+                rt->keeper->release(held);
+            } else if (attempt.status != LockManager::Status::Acquired) {
+                attempt = rt->keeper->acquire(lock, &sentAt, startRow);
+            }
+            startRecorded = attempt.runRecorded;
             if (attempt.status != LockManager::Status::Acquired) {
-                if (attempt.status == LockManager::Status::Busy)
+                if (attempt.tickRanElsewhere)
+                    notRun(RunOutcome::Skipped, attempt.error);
+                else if (attempt.status == LockManager::Status::Busy)
                     notRun(RunOutcome::Skipped,
                            QStringLiteral("lock %1 is held by %2").arg(lock, attempt.lease.holder));
                 else
@@ -474,6 +493,28 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                    QStringLiteral("lease %1 ended before the run could start").arg(lock));
             return;
         }
+        // A run on the leader lease: its row is written with a renewal of that lease, in one
+        // transaction, before the work starts.
+        if (mode == LockMode::Leader && guard && rt->startRowsWithLease) {
+            record.startedAt = wallNow();
+            const LockManager::Attempt attempt = rt->lockManager->renewForRun(
+                guard->lease(), rt->leaseTtl, record,
+                record.trigger == RunTrigger::RunNow ? LockManager::Tick::Any
+                                                     : LockManager::Tick::OncePerTick);
+            if (attempt.tickRanElsewhere) {
+                notRun(RunOutcome::Skipped, attempt.error);
+                return;
+            }
+            if (attempt.status != LockManager::Status::Acquired) {
+                notRun(RunOutcome::Missed,
+                       attempt.status == LockManager::Status::Lost
+                           ? QStringLiteral("lease %1 ended before the run could start").arg(lock)
+                           : QStringLiteral("cannot start the run on lease %1: %2")
+                                 .arg(lock, attempt.error));
+                return;
+            }
+            startRecorded = attempt.runRecorded;
+        }
 
         RunContext::Data data;
         data.runId = record.runId;
@@ -484,11 +525,11 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         data.fencingToken = record.fencingToken;
         data.lockName = lock;
         data.lease = guard;
-        data.manual = record.manual;
+        data.trigger = record.trigger;
         data.startedSteady = SteadyClock::now();
         data.startedAt = wallNow();
         record.startedAt = data.startedAt;
-        recordStart(record);
+        recordStart(record, !startRecorded);
         RunContext context(std::move(data), stopSource.token());
         // This run holds the runtime (rt) until it ends: the sink need not.
         context.setLogSink(
@@ -587,7 +628,7 @@ void PeriodicWorkerPrivate::onRunFinished(const RunRecord &record, bool ranElsew
     if (runNowPending) {
         runNowPending = false;
         const auto now = SteadyClock::now();
-        dispatch(now, wallNow(), true);
+        dispatch(now, wallNow(), RunTrigger::RunNow);
         return;
     }
     resume();
@@ -657,7 +698,7 @@ bool PeriodicWorkerPrivate::runNow(QString *error)
         runNowPending = true;
         return true;
     }
-    dispatch(SteadyClock::now(), wallNow(), true);
+    dispatch(SteadyClock::now(), wallNow(), RunTrigger::RunNow);
     return true;
 }
 
@@ -709,7 +750,8 @@ void PeriodicWorkerPrivate::checkCatchUp()
             runtime->log(QtInfoMsg, name, QString(),
                          QStringLiteral("catching up the run due at %1")
                              .arg(missed.toString(Qt::ISODateWithMs)));
-            dispatch(SteadyClock::now() - milliseconds(missed.msecsTo(wallNow())), missed, false);
+            dispatch(SteadyClock::now() - milliseconds(missed.msecsTo(wallNow())), missed,
+                     RunTrigger::CatchUp);
         });
     });
 }

@@ -241,7 +241,7 @@ bool WorkerPrivate::endRun(const RunRecord &record, bool ranElsewhere)
     }
     const bool failed = isFailure(record.outcome);
     updateStatus([&](WorkerStatus &s) {
-        if (record.outcome == RunOutcome::Skipped || record.outcome == RunOutcome::Missed) {
+        if (ranElsewhere) {
             ++s.skipCount;
             return;
         }
@@ -251,7 +251,7 @@ bool WorkerPrivate::endRun(const RunRecord &record, bool ranElsewhere)
         s.lastRunAt = record.startedAt;
         s.lastOutcome = record.outcome;
         s.lastDurationMs = record.durationMs();
-        s.lastLatenessMs = record.manual ? 0 : record.latenessMs();
+        s.lastLatenessMs = record.isManual() ? 0 : record.latenessMs();
         s.lastError = record.error;
     });
     if (ranElsewhere)
@@ -269,14 +269,14 @@ bool WorkerPrivate::endRun(const RunRecord &record, bool ranElsewhere)
     return true;
 }
 
-void WorkerPrivate::recordStart(const RunRecord &record)
+void WorkerPrivate::recordStart(const RunRecord &record, bool writeRow)
 {
     {
         std::lock_guard<std::mutex> lock(runMutex);
         currentRun.startedAt = record.startedAt; // an abandoned run keeps its real start
         currentRun.fencingToken = record.fencingToken;
     }
-    if (runtime && runtime->store) {
+    if (writeRow && runtime && runtime->store) {
         RunRecord start = record;
         start.outcome = RunOutcome::Running;
         start.finishedAt = QDateTime();

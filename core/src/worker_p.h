@@ -35,6 +35,11 @@ struct HostRuntime
     RunExecutor *runs = nullptr;
     LeaseKeeper *keeper = nullptr;
     std::chrono::milliseconds leaseTtl{30000};
+    /*!
+        The lock manager writes a per-run lease's run row in the acquire's own transaction
+        (LockManager::recordsRunsOf() the store): no run holds a lease without a row.
+    */
+    bool startRowsWithLease = false;
     std::atomic<bool> hostEnabled{true};
 
     // Called (from worker threads) when a worker has stopped / changed state / finished a run.
@@ -128,10 +133,11 @@ public:
     */
     bool endRun(const RunRecord &record, bool ranElsewhere = false);
     /*!
-        The run has started (its thread): puts its row in the run ledger and keeps the start
-        time for abandon(). Thread-safe.
+        The run has started (its thread): puts its row in the run ledger (unless \a writeRow
+        is false: the lease's acquire wrote it) and keeps the start time for abandon().
+        Thread-safe.
     */
-    void recordStart(const RunRecord &record);
+    void recordStart(const RunRecord &record, bool writeRow = true);
     //! Called by the host when the shutdown timeout expired; thread-safe.
     std::optional<RunRecord> abandon();
 
@@ -215,7 +221,8 @@ public:
     void arm();
     void disarm();
     void onTick();
-    void dispatch(SteadyClock::time_point scheduled, const QDateTime &scheduledWall, bool manual);
+    void dispatch(SteadyClock::time_point scheduled, const QDateTime &scheduledWall,
+                  RunTrigger trigger);
     void onRunFinished(const RunRecord &record, bool ranElsewhere = false);
     void checkCatchUp();
     //! Sets the pending tick from the wall-clock time of the calendar schedule.

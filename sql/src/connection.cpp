@@ -1,5 +1,7 @@
 #include "connection_p.h"
 
+#include <warden/records.h>
+
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
@@ -392,5 +394,41 @@ QString timeOut(bool postgres, const QString &column)
                : column;
 }
 } // namespace SqlText
+
+namespace RunRow {
+QString upsertSql(bool pg)
+{
+    return QStringLiteral(
+               "INSERT INTO warden_runs (run_id, worker, node, scheduled_at, started_at, "
+               "finished_at, outcome, error, fencing_token, manual, run_trigger) VALUES (:run, "
+               ":worker, :node, %1, %2, %3, :outcome, :error, :token, :manual, :trigger) "
+               "ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at, "
+               "finished_at = excluded.finished_at, outcome = excluded.outcome, "
+               "error = excluded.error, fencing_token = excluded.fencing_token "
+               "WHERE warden_runs.outcome IN ('running', 'lost')")
+        .arg(SqlText::timeIn(pg, QStringLiteral(":scheduled")),
+             SqlText::timeIn(pg, QStringLiteral(":started")),
+             SqlText::timeIn(pg, QStringLiteral(":finished")));
+}
+
+void bind(QSqlQuery &q, const RunRecord &r)
+{
+    // A null QString would bind as SQL NULL.
+    auto text = [](const QString &value) {
+        return value.isNull() ? QVariant(QStringLiteral("")) : QVariant(value);
+    };
+    q.bindValue(QStringLiteral(":run"), text(r.runId));
+    q.bindValue(QStringLiteral(":worker"), text(r.worker));
+    q.bindValue(QStringLiteral(":node"), text(r.node));
+    q.bindValue(QStringLiteral(":scheduled"), msParameter(r.scheduledAt));
+    q.bindValue(QStringLiteral(":started"), msParameter(r.startedAt));
+    q.bindValue(QStringLiteral(":finished"), msParameter(r.finishedAt));
+    q.bindValue(QStringLiteral(":outcome"), toKeyword(r.outcome));
+    q.bindValue(QStringLiteral(":error"), text(r.error));
+    q.bindValue(QStringLiteral(":token"), r.fencingToken);
+    q.bindValue(QStringLiteral(":manual"), r.isManual());
+    q.bindValue(QStringLiteral(":trigger"), toKeyword(r.trigger));
+}
+} // namespace RunRow
 
 } // namespace Warden

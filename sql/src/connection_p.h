@@ -116,4 +116,17 @@ inline QDateTime msValue(const QVariant &value)
 }
 QString describe(const QSqlError &error);
 
+struct RunRecord;
+/*!
+    \internal
+    The run ledger's one write: a run's row, inserted at its start and completed at its end
+    (a row closed as lost by another node gets its true end when the run finishes after
+    all). The store's writer and the lock manager (a start row in the acquire's transaction)
+    both use it.
+*/
+namespace RunRow {
+QString upsertSql(bool postgres);
+void bind(QSqlQuery &query, const RunRecord &run);
+} // namespace RunRow
+
 } // namespace Warden

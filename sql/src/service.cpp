@@ -246,6 +246,8 @@ bool Service::start(const Config &config, const QString &databaseUrl, QString *e
     host->setLockManager(d->database->lockManager());
     host->setStore(d->database->store());
     host->setShutdownTimeout(config.host.shutdownTimeout);
+    host->setDeadNodeThreshold(config.host.deadAfter);
+    host->setDeadNodeRetention(config.host.deadNodeRetention);
     host->setLeaseTimeToLive(config.locks.timeToLive);
     if (config.locks.renewInterval.count() > 0)
         host->setLeaseRenewInterval(config.locks.renewInterval);
@@ -358,6 +360,8 @@ bool Service::reload(const Config &config, ReloadSummary *summary, QString *erro
             qCWarning(lcHost, "cannot add worker %s: %s", qPrintable(name), qPrintable(why));
     }
     host->setShutdownTimeout(config.host.shutdownTimeout);
+    host->setDeadNodeThreshold(config.host.deadAfter);
+    host->setDeadNodeRetention(config.host.deadNodeRetention);
     host->setEnabled(config.host.enabled);
     if (auto store = std::dynamic_pointer_cast<SqlStore>(host->store())) {
         const DatabaseOptions options = databaseOptions(config.host);

@@ -1,5 +1,7 @@
 #include <warden/sql/sqllockmanager.h>
 
+#include <warden/sql/sqlstore.h>
+
 #include "connection_p.h"
 #include "listener_p.h"
 
@@ -16,6 +18,8 @@ enum StatementKey {
     ReleaseKey,
     ForceReleaseKey,
     LeasesKey,
+    RunRowKey,
+    TickRunKey,
 };
 
 QString leaseColumns(bool pg, const QString &alias = QString())
@@ -167,19 +171,13 @@ bool SqlLockManager::isValidName(const QString &name, QString *error)
     return false;
 }
 
-LockManager::Attempt SqlLockManager::tryAcquire(const QString &name, const QString &holder,
-                                                milliseconds ttl)
+namespace {
+
+LockManager::Attempt acquireOnce(SqlSession *session, const QString &name, const QString &holder,
+                                 milliseconds ttl)
 {
-    Attempt attempt;
-    if (!isValidName(name, &attempt.error) || !isValidName(holder, &attempt.error))
-        return attempt;
-    if (ttl.count() <= 0) {
-        attempt.error = QStringLiteral("tryAcquire: the time-to-live must be positive");
-        return attempt;
-    }
-    SqlSession *session = d->session(&attempt.error);
-    if (!session)
-        return attempt;
+    using Status = LockManager::Status;
+    LockManager::Attempt attempt;
     const bool pg = session->isPostgres();
     QSqlQuery *q = session->prepared(AcquireKey, acquireSql(pg), &attempt.error);
     if (!q)
@@ -215,18 +213,10 @@ LockManager::Attempt SqlLockManager::tryAcquire(const QString &name, const QStri
     return attempt;
 }
 
-LockManager::Attempt SqlLockManager::renew(const Lease &lease, milliseconds ttl)
+LockManager::Attempt renewOnce(SqlSession *session, const Lease &lease, milliseconds ttl)
 {
-    Attempt attempt;
-    if (!isValidName(lease.name, &attempt.error) || !isValidName(lease.holder, &attempt.error))
-        return attempt;
-    if (ttl.count() <= 0) {
-        attempt.error = QStringLiteral("renew: the time-to-live must be positive");
-        return attempt;
-    }
-    SqlSession *session = d->session(&attempt.error);
-    if (!session)
-        return attempt;
+    using Status = LockManager::Status;
+    LockManager::Attempt attempt;
     QSqlQuery *q = session->prepared(RenewKey, renewSql(session->isPostgres()), &attempt.error);
     if (!q)
         return attempt;
@@ -244,6 +234,153 @@ LockManager::Attempt SqlLockManager::renew(const Lease &lease, milliseconds ttl)
     }
     q->finish();
     return attempt;
+}
+
+} // namespace
+
+LockManager::Attempt SqlLockManager::tryAcquire(const QString &name, const QString &holder,
+                                                milliseconds ttl)
+{
+    return acquire(name, holder, ttl, nullptr, Tick::Any);
+}
+
+LockManager::Attempt SqlLockManager::tryAcquireForRun(const QString &name, const QString &holder,
+                                                      milliseconds ttl, const RunRecord &run,
+                                                      Tick tick)
+{
+    return acquire(name, holder, ttl, &run, tick);
+}
+
+bool SqlLockManager::recordsRunsOf(const Store *store) const
+{
+    const auto *sql = qobject_cast<const SqlStore *>(store);
+    return sql && sql->databaseId() == d->config->id;
+}
+
+quint64 SqlLockManager::databaseId() const
+{
+    return d->config->id;
+}
+
+namespace {
+
+/*!
+    Runs \a statement, inside a transaction with the start row of \a run when there is one:
+    the row is written (with the lease's token) only when \a statement granted the lease, and
+    the lease stays granted only when the row was written.
+*/
+template<typename Statement>
+LockManager::Attempt withRunRow(SqlSession *session, const RunRecord *run, LockManager::Tick tick,
+                                Statement statement)
+{
+    if (!run)
+        return statement();
+    LockManager::Attempt failed;
+    if (!session->begin(&failed.error))
+        return failed;
+    LockManager::Attempt attempt = statement();
+    if (attempt.status != LockManager::Status::Acquired) {
+        session->rollback();
+        return attempt;
+    }
+    // Each tick of a worker's schedule once in the cluster: a node whose tick comes late
+    // (a slow or frozen process, a clock behind) finds it run and takes nothing.
+    if (tick == LockManager::Tick::OncePerTick && run->trigger != RunTrigger::RunNow &&
+        run->scheduledAt.isValid()) {
+        const bool pg = session->isPostgres();
+        QSqlQuery *check = session->prepared(
+            TickRunKey,
+            QStringLiteral("SELECT run_id, node FROM warden_runs WHERE worker = :worker AND "
+                           "scheduled_at >= %1 AND run_trigger <> 'run-now' AND outcome <> "
+                           "'missed' AND run_id <> :run LIMIT 1")
+                .arg(SqlText::timeIn(pg, QStringLiteral(":tick"))),
+            &failed.error);
+        if (!check) {
+            session->rollback();
+            return failed;
+        }
+        check->bindValue(QStringLiteral(":worker"), run->worker);
+        check->bindValue(QStringLiteral(":tick"), msParameter(run->scheduledAt));
+        check->bindValue(QStringLiteral(":run"), run->runId);
+        if (!session->exec(*check, &failed.error)) {
+            session->rollback();
+            return failed;
+        }
+        if (check->next()) {
+            LockManager::Attempt ran;
+            ran.status = LockManager::Status::Busy;
+            ran.tickRanElsewhere = true;
+            ran.lease = attempt.lease;
+            ran.lease.holder = check->value(1).toString();
+            ran.error = QStringLiteral("the tick of %1 ran on %2 (run %3)")
+                            .arg(run->scheduledAt.toString(Qt::ISODateWithMs),
+                                 check->value(1).toString(), check->value(0).toString());
+            check->finish();
+            session->rollback();
+            return ran;
+        }
+        check->finish();
+    }
+    RunRecord row = *run;
+    row.fencingToken = attempt.lease.fencingToken;
+    row.outcome = RunOutcome::Running;
+    QSqlQuery *q =
+        session->prepared(RunRowKey, RunRow::upsertSql(session->isPostgres()), &failed.error);
+    if (!q || !(RunRow::bind(*q, row), session->exec(*q, &failed.error))) {
+        session->rollback();
+        failed.error = QStringLiteral("cannot record the run's start: %1").arg(failed.error);
+        return failed;
+    }
+    q->finish();
+    if (!session->commit(&failed.error))
+        return failed;
+    attempt.runRecorded = true;
+    return attempt;
+}
+
+} // namespace
+
+LockManager::Attempt SqlLockManager::acquire(const QString &name, const QString &holder,
+                                             milliseconds ttl, const RunRecord *run, Tick tick)
+{
+    Attempt attempt;
+    if (!isValidName(name, &attempt.error) || !isValidName(holder, &attempt.error))
+        return attempt;
+    if (ttl.count() <= 0) {
+        attempt.error = QStringLiteral("tryAcquire: the time-to-live must be positive");
+        return attempt;
+    }
+    SqlSession *session = d->session(&attempt.error);
+    if (!session)
+        return attempt;
+    return withRunRow(session, run, tick, [&] { return acquireOnce(session, name, holder, ttl); });
+}
+
+LockManager::Attempt SqlLockManager::renew(const Lease &lease, milliseconds ttl)
+{
+    return extend(lease, ttl, nullptr, Tick::Any);
+}
+
+LockManager::Attempt SqlLockManager::renewForRun(const Lease &lease, milliseconds ttl,
+                                                 const RunRecord &run, Tick tick)
+{
+    return extend(lease, ttl, &run, tick);
+}
+
+LockManager::Attempt SqlLockManager::extend(const Lease &lease, milliseconds ttl,
+                                            const RunRecord *run, Tick tick)
+{
+    Attempt attempt;
+    if (!isValidName(lease.name, &attempt.error) || !isValidName(lease.holder, &attempt.error))
+        return attempt;
+    if (ttl.count() <= 0) {
+        attempt.error = QStringLiteral("renew: the time-to-live must be positive");
+        return attempt;
+    }
+    SqlSession *session = d->session(&attempt.error);
+    if (!session)
+        return attempt;
+    return withRunRow(session, run, tick, [&] { return renewOnce(session, lease, ttl); });
 }
 
 bool SqlLockManager::release(const Lease &lease, QString *error)

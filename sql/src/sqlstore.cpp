@@ -87,7 +87,8 @@ bool isPermanent(const QSqlError &error, bool pg)
 
 QString runColumns(bool pg)
 {
-    return QStringLiteral("run_id, worker, node, %1, %2, %3, outcome, error, fencing_token, manual")
+    return QStringLiteral(
+               "run_id, worker, node, %1, %2, %3, outcome, error, fencing_token, run_trigger")
         .arg(SqlText::timeOut(pg, QStringLiteral("scheduled_at")),
              SqlText::timeOut(pg, QStringLiteral("started_at")),
              SqlText::timeOut(pg, QStringLiteral("finished_at")));
@@ -105,7 +106,7 @@ RunRecord runFrom(const QSqlQuery &q)
     fromKeyword(q.value(6).toString(), &run.outcome);
     run.error = q.value(7).toString();
     run.fencingToken = q.value(8).toLongLong();
-    run.manual = q.value(9).toBool();
+    fromKeyword(q.value(9).toString(), &run.trigger);
     return run;
 }
 
@@ -492,12 +493,13 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
             UpsertNodeKey,
             QStringLiteral(
                 "INSERT INTO warden_nodes (id, host_name, pid, version, started_at, heartbeat_at, "
-                "clock_offset_ms, heartbeat_interval_ms) VALUES (:id, :host, :pid, :version, %1, "
-                "%2, :offset, :interval) ON CONFLICT (id) DO UPDATE SET "
+                "clock_offset_ms, heartbeat_interval_ms, dead_after_ms) VALUES (:id, :host, :pid, "
+                ":version, %1, %2, :offset, :interval, :deadafter) ON CONFLICT (id) DO UPDATE SET "
                 "host_name = excluded.host_name, pid = excluded.pid, version = excluded.version, "
                 "started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, "
                 "clock_offset_ms = excluded.clock_offset_ms, "
-                "heartbeat_interval_ms = excluded.heartbeat_interval_ms")
+                "heartbeat_interval_ms = excluded.heartbeat_interval_ms, "
+                "dead_after_ms = excluded.dead_after_ms")
                 .arg(in(":started"),
                      p ? QStringLiteral("clock_timestamp()") : SqlText::nowMs(false)),
             error);
@@ -510,6 +512,7 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
         q->bindValue(QStringLiteral(":started"), msParameter(n.startedAt));
         q->bindValue(QStringLiteral(":offset"), clockOffset);
         q->bindValue(QStringLiteral(":interval"), n.heartbeatIntervalMs);
+        q->bindValue(QStringLiteral(":deadafter"), n.deadAfterMs);
         if (!s->exec(*q, error))
             return fail();
     }
@@ -579,34 +582,11 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
     }
 
     if (!batch.runs.empty()) {
-        QSqlQuery *q = s->prepared(
-            InsertRunKey,
-            QStringLiteral(
-                "INSERT INTO warden_runs (run_id, worker, node, scheduled_at, started_at, "
-                "finished_at, outcome, error, fencing_token, manual) VALUES (:run, "
-                ":worker, :node, %1, %2, %3, :outcome, :error, :token, :manual) "
-                // The ledger: the end completes the start's row. A run closed as lost by
-                // another node and then finished by its own (it was frozen, not dead) gets
-                // its true end.
-                "ON CONFLICT (run_id) DO UPDATE SET started_at = excluded.started_at, "
-                "finished_at = excluded.finished_at, outcome = excluded.outcome, "
-                "error = excluded.error, fencing_token = excluded.fencing_token "
-                "WHERE warden_runs.outcome IN ('running', 'lost')")
-                .arg(in(":scheduled"), in(":started"), in(":finished")),
-            error);
+        QSqlQuery *q = s->prepared(InsertRunKey, RunRow::upsertSql(p), error);
         if (!q)
             return fail();
         for (const RunRecord &r : batch.runs) {
-            q->bindValue(QStringLiteral(":run"), text(r.runId));
-            q->bindValue(QStringLiteral(":worker"), text(r.worker));
-            q->bindValue(QStringLiteral(":node"), text(r.node));
-            q->bindValue(QStringLiteral(":scheduled"), msParameter(r.scheduledAt));
-            q->bindValue(QStringLiteral(":started"), msParameter(r.startedAt));
-            q->bindValue(QStringLiteral(":finished"), msParameter(r.finishedAt));
-            q->bindValue(QStringLiteral(":outcome"), toKeyword(r.outcome));
-            q->bindValue(QStringLiteral(":error"), text(r.error));
-            q->bindValue(QStringLiteral(":token"), r.fencingToken);
-            q->bindValue(QStringLiteral(":manual"), r.manual);
+            RunRow::bind(*q, r);
             if (!s->exec(*q, error))
                 return fail();
         }
@@ -639,6 +619,11 @@ bool SqlStore::Private::writeBatch(Batch &batch, QString *error)
 }
 
 // --- Retention ------------------------------------------------------------------------------
+
+quint64 SqlStore::databaseId() const
+{
+    return d->config->id;
+}
 
 RetentionPolicy SqlStore::retention() const
 {
@@ -789,8 +774,9 @@ Result<QList<NodeInfo>> SqlStore::nodes()
     const bool p = s->isPostgres();
     QSqlQuery *q = s->prepared(
         NodesKey,
-        QStringLiteral("SELECT id, host_name, pid, version, %1, %2, clock_offset_ms, "
-                       "heartbeat_interval_ms, %3 - %2 FROM warden_nodes ORDER BY id")
+        QStringLiteral(
+            "SELECT id, host_name, pid, version, %1, %2, clock_offset_ms, "
+            "heartbeat_interval_ms, %3 - %2, dead_after_ms FROM warden_nodes ORDER BY id")
             .arg(SqlText::timeOut(p, QStringLiteral("started_at")),
                  SqlText::timeOut(p, QStringLiteral("heartbeat_at")), SqlText::nowMs(p)),
         &error);
@@ -808,6 +794,7 @@ Result<QList<NodeInfo>> SqlStore::nodes()
         n.clockOffsetMs = q->value(6).toLongLong();
         n.heartbeatIntervalMs = q->value(7).toInt();
         n.heartbeatAgeMs = q->value(8).isNull() ? -1 : qMax<qint64>(0, q->value(8).toLongLong());
+        n.deadAfterMs = q->value(9).toLongLong();
         out.append(n);
     }
     q->finish();

@@ -572,7 +572,7 @@ void tst_Host::runNowRunsOnceWithoutOverlap()
     QCOMPARE(log.count(QStringLiteral("manual")), 2);
     QCOMPARE(concurrency.most.load(), 1);
     for (const RunRecord &r : log.of(QStringLiteral("manual"))) {
-        QVERIFY(r.manual);
+        QVERIFY(r.isManual());
         QCOMPARE(r.outcome, RunOutcome::Succeeded);
     }
     QVERIFY(!host->runNow(QStringLiteral("nope"), &error));
@@ -662,10 +662,10 @@ void tst_Host::clusterSettingsFromStore()
 
     // A run-now request through the store.
     const int manualBefore = int(std::count_if(log.runs.cbegin(), log.runs.cend(),
-                                               [](const RunRecord &r) { return r.manual; }));
+                                               [](const RunRecord &r) { return r.isManual(); }));
     QVERIFY(store->requestTrigger(QStringLiteral("w"), QStringLiteral("admin")).isOk());
     QTRY_VERIFY_WITH_TIMEOUT(std::count_if(log.runs.cbegin(), log.runs.cend(),
-                                           [](const RunRecord &r) { return r.manual; }) >
+                                           [](const RunRecord &r) { return r.isManual(); }) >
                                  manualBefore,
                              2000);
     QVERIFY(stopHost(*host));
@@ -1054,8 +1054,10 @@ void tst_Host::clusterGridMissedTicksFollowMisfirePolicy()
     if (policy == MisfirePolicy::RunOnce) {
         QVERIFY2(first.scheduledAt < startedAt, "the latest missed tick, run at once");
         QVERIFY2(startedAt.msecsTo(first.startedAt) < 150, "at once, not a tick later");
+        QCOMPARE(first.trigger, RunTrigger::CatchUp);
     } else {
         QVERIFY2(first.scheduledAt >= startedAt, "skip: the next grid point");
+        QCOMPARE(first.trigger, RunTrigger::Schedule);
     }
 }
 
@@ -1225,7 +1227,7 @@ void tst_Host::firstRunNowRequestCounts()
     QVERIFY(store->workerSettings().value().isEmpty());
     QVERIFY(store->requestTrigger(QStringLiteral("fresh"), QStringLiteral("admin")).isOk());
     QTRY_COMPARE_WITH_TIMEOUT(log.count(QStringLiteral("fresh")), 1, 2000);
-    QVERIFY(log.of(QStringLiteral("fresh")).first().manual);
+    QCOMPARE(log.of(QStringLiteral("fresh")).first().trigger, RunTrigger::RunNow);
     QVERIFY(stopHost(*host));
 }
 
@@ -1266,7 +1268,7 @@ void tst_Host::catchUpRunsMissedFireTimeOnce()
         QTRY_COMPARE(log.count(QStringLiteral("hourly")), 1);
         const RunRecord run = log.of(QStringLiteral("hourly")).first();
         QCOMPARE(run.scheduledAt, lastFire); // the missed time, run once at once
-        QVERIFY(!run.manual);
+        QCOMPARE(run.trigger, RunTrigger::CatchUp);
     }
     QTest::qWait(300);
     QCOMPARE(log.count(QStringLiteral("hourly")), catchUp ? 1 : 0);

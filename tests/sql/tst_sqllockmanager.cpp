@@ -1,9 +1,13 @@
 #include "sqltestsupport.h"
 
 #include <warden/sql/database.h>
+#include <warden/sql/sqlconnections.h>
 #include <warden/sql/sqllockmanager.h>
+#include <warden/sql/sqlstore.h>
 
 #include <QtCore/QProcess>
+#include <QtSql/QSqlError>
+#include <QtSql/QSqlQuery>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -32,6 +36,8 @@ private slots:
     void concurrentAcquireHasOneWinner();
     void skewedNodeClock_data() { SqlTest::addBackendRows(); }
     void skewedNodeClock();
+    void startRowWithTheLease_data() { SqlTest::addBackendRows(); }
+    void startRowWithTheLease();
 
 private:
     QTemporaryDir m_dir;
@@ -266,6 +272,126 @@ void tst_SqlLockManager::skewedNodeClock()
     QVERIFY2(qAbs(acquired - QDateTime::currentMSecsSinceEpoch()) < 60 * 1000, qPrintable(behind));
     // And the honest holder still has its lease.
     QCOMPARE(locks->renew(held.lease, seconds(20)).status, Status::Acquired);
+}
+
+void tst_SqlLockManager::startRowWithTheLease()
+{
+    // A per-run lease and its run's row are written together or not at all, and a tick that
+    // ran takes nothing.
+    WARDEN_FRESH_URL(url, m_dir);
+    OPEN_LOCKS(locks, url);
+    using Tick = LockManager::Tick;
+    auto store = locksDb.value().store();
+    QVERIFY(locks->recordsRunsOf(store.get()));
+    auto other = Warden::Database::open(url);
+    QVERIFY(other.isOk());
+    QVERIFY2(!locks->recordsRunsOf(other.value().store().get()), "another Database's store");
+
+    auto rowsOf = [&](const QString &runId) {
+        Warden::RunQuery query;
+        query.runId = runId;
+        const auto runs = store->runs(query);
+        return runs.isOk() ? runs.value() : QList<Warden::RunRecord>();
+    };
+    int serial = 0;
+    const QDateTime tick = QDateTime::currentDateTimeUtc();
+    auto runOf = [&](const char *node, const QDateTime &scheduledAt) {
+        Warden::RunRecord run;
+        run.runId =
+            QStringLiteral("0b7c7c8e-6d8c-4c5e-9a51-%1").arg(++serial, 12, 10, QLatin1Char('0'));
+        run.worker = QStringLiteral("report");
+        run.node = QLatin1String(node);
+        run.scheduledAt = scheduledAt;
+        run.startedAt = QDateTime::currentDateTimeUtc();
+        return run;
+    };
+    const QString name = QStringLiteral("report");
+    Warden::RunRecord run = runOf("node-a", tick);
+    run.trigger = Warden::RunTrigger::CatchUp;
+    const auto a = locks->tryAcquireForRun(name, QStringLiteral("node-a"), seconds(30), run,
+                                           Tick::OncePerTick);
+    QCOMPARE(a.status, Status::Acquired);
+    QVERIFY(a.runRecorded);
+    auto rows = rowsOf(run.runId);
+    QCOMPARE(rows.size(), 1);
+    QCOMPARE(rows.first().outcome, Warden::RunOutcome::Running);
+    QCOMPARE(rows.first().fencingToken, a.lease.fencingToken);
+    QCOMPARE(rows.first().trigger, Warden::RunTrigger::CatchUp);
+    QCOMPARE(rows.first().node, QStringLiteral("node-a"));
+    qint64 token = a.lease.fencingToken;
+
+    // Busy: no lease, no row.
+    const Warden::RunRecord loser = runOf("node-b", tick);
+    const auto b = locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), loser,
+                                           Tick::OncePerTick);
+    QCOMPARE(b.status, Status::Busy);
+    QVERIFY(!b.runRecorded);
+    QVERIFY(rowsOf(loser.runId).isEmpty());
+
+    // The next tick on the same lease: renewed with its row.
+    const Warden::RunRecord next = runOf("node-a", tick.addSecs(60));
+    const auto renewed = locks->renewForRun(a.lease, seconds(30), next, Tick::OncePerTick);
+    QCOMPARE(renewed.status, Status::Acquired);
+    QVERIFY(renewed.runRecorded);
+    QCOMPARE(rowsOf(next.runId).size(), 1);
+    QVERIFY(locks->release(renewed.lease));
+
+    // A node whose tick comes late finds it run: nothing taken, and it says who ran it.
+    const Warden::RunRecord late = runOf("node-b", tick.addSecs(60));
+    const auto refusedTick = locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30),
+                                                     late, Tick::OncePerTick);
+    QCOMPARE(refusedTick.status, Status::Busy);
+    QVERIFY(refusedTick.tickRanElsewhere);
+    QCOMPARE(refusedTick.lease.holder, QStringLiteral("node-a"));
+    QVERIFY2(refusedTick.error.contains(next.runId), qPrintable(refusedTick.error));
+    QVERIFY(rowsOf(late.runId).isEmpty());
+    // ... and so does an older tick (a clock behind); run now and continuous runs do not ask.
+    const Warden::RunRecord older = runOf("node-b", tick.addSecs(-60));
+    QVERIFY(locks
+                ->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), older,
+                                   Tick::OncePerTick)
+                .tickRanElsewhere);
+    Warden::RunRecord byHand = runOf("node-b", tick.addSecs(60));
+    byHand.trigger = Warden::RunTrigger::RunNow;
+    const auto manual = locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), byHand,
+                                                Tick::OncePerTick);
+    QCOMPARE(manual.status, Status::Acquired);
+    QCOMPARE(manual.lease.fencingToken, ++token);
+    const Warden::RunRecord loop = runOf("node-b", tick);
+    const auto continuous = locks->renewForRun(manual.lease, seconds(30), loop, Tick::Any);
+    QCOMPARE(continuous.status, Status::Acquired);
+    QVERIFY(continuous.runRecorded);
+    QVERIFY(locks->release(continuous.lease));
+
+    // The row cannot be written: the lease is not taken either (its token does not move).
+    {
+        QSqlQuery q(Warden::SqlConnections::forCurrentThread(url));
+        QVERIFY2(q.exec(QStringLiteral("ALTER TABLE warden_runs RENAME TO warden_runs_away")),
+                 qPrintable(q.lastError().text()));
+    }
+    const Warden::RunRecord failing = runOf("node-b", tick.addSecs(120));
+    const auto refused =
+        locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), failing, Tick::Any);
+    QCOMPARE(refused.status, Status::Error);
+    QVERIFY2(refused.error.contains(QLatin1String("cannot record the run's start")),
+             qPrintable(refused.error));
+    {
+        QSqlQuery q(Warden::SqlConnections::forCurrentThread(url));
+        QVERIFY(q.exec(QStringLiteral("ALTER TABLE warden_runs_away RENAME TO warden_runs")));
+    }
+    const auto leases = locks->leases();
+    QVERIFY(leases.isOk());
+    QCOMPARE(leases.value().size(), 1);
+    QVERIFY(leases.value().first().holder.isEmpty());
+    QCOMPARE(leases.value().first().fencingToken, token);
+    QVERIFY(rowsOf(failing.runId).isEmpty());
+    // And the connection is usable afterwards (no transaction left open).
+    const auto after = locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), failing,
+                                               Tick::OncePerTick);
+    QCOMPARE(after.status, Status::Acquired);
+    QCOMPARE(after.lease.fencingToken, token + 1);
+    QCOMPARE(rowsOf(failing.runId).size(), 1);
+    Warden::SqlConnections::releaseForCurrentThread(url);
 }
 
 QTEST_GUILESS_MAIN(tst_SqlLockManager)

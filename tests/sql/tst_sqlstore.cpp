@@ -132,7 +132,7 @@ void tst_SqlStore::runs()
     for (int i = 1; i <= 10; ++i)
         store->recordRun(makeRun(hostile, i, base.addSecs(i)));
     Warden::RunRecord manual = makeRun(hostile, 11, base.addSecs(11));
-    manual.manual = true;
+    manual.trigger = Warden::RunTrigger::RunNow;
     store->recordRun(manual);
     Warden::RunRecord skipped = makeRun(hostile, 12, base.addSecs(12));
     skipped.outcome = Warden::RunOutcome::Skipped;
@@ -150,7 +150,7 @@ void tst_SqlStore::runs()
     QCOMPARE(runs.value().first().runId, skipped.runId); // newest first
     QCOMPARE(runs.value().first().outcome, Warden::RunOutcome::Skipped);
     QCOMPARE(runs.value().first().error, skipped.error);
-    QCOMPARE(runs.value().at(1).manual, true);
+    QCOMPARE(runs.value().at(1).trigger, Warden::RunTrigger::RunNow);
     QCOMPARE(runs.value().at(2).startedAt, base.addSecs(10).addMSecs(5));
     QCOMPARE(runs.value().at(2).fencingToken, 10);
 

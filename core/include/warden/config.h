@@ -57,6 +57,11 @@ struct WARDEN_CORE_EXPORT HostConfig
     std::chrono::milliseconds logRetention = std::chrono::hours(24 * 7);
     qint64 maximumRuns = 1000000;
     qint64 maximumLogLines = 1000000;
+    //! \c dead_after: silence after which the other nodes count this one dead; 0: default.
+    std::chrono::milliseconds deadAfter{0};
+    //! \c dead_node_retention: how long a dead node stays in the views; 0 ("never"): until
+    //! forgotten.
+    std::chrono::milliseconds deadNodeRetention = std::chrono::hours(24);
 };
 
 //! The \c [locks] section.

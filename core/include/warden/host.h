@@ -66,6 +66,23 @@ public:
     void setStandbyPollInterval(std::chrono::milliseconds interval);
     std::chrono::milliseconds standbyPollInterval() const;
     void setHeartbeatInterval(std::chrono::milliseconds interval);
+    std::chrono::milliseconds heartbeatInterval() const;
+    /*!
+        How long this node's heartbeat may be silent before the other nodes count it dead
+        and close its running runs as lost. 0 (the default): three heartbeat intervals.
+        Published with the heartbeat, so every reader judges this node by its own setting.
+        Keep it above two heartbeat intervals: a live node counted dead has its runs closed
+        as lost while they run (they are completed with their true end when they finish).
+    */
+    void setDeadNodeThreshold(std::chrono::milliseconds threshold);
+    std::chrono::milliseconds deadNodeThreshold() const;
+    /*!
+        How long a dead node stays in the views (nodes, worker statuses) before a live node
+        forgets it, as \c{warden nodes forget} would, with an audit entry. 0: never by itself.
+        Default 24 hours.
+    */
+    void setDeadNodeRetention(std::chrono::milliseconds retention);
+    std::chrono::milliseconds deadNodeRetention() const;
     void setSettingsPollInterval(std::chrono::milliseconds interval);
     //! The most threads that run periodic workers' runs at once (default 32).
     void setMaximumRunThreads(int count);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <warden/global.h>
+#include <warden/records.h>
 #include <warden/result.h>
 
 #include <QtCore/QDateTime>
@@ -11,6 +12,8 @@
 #include <chrono>
 
 namespace Warden {
+
+class Store;
 
 //! A named lease as the lock manager sees it. Times are on the lock manager's clock (UTC).
 struct WARDEN_CORE_EXPORT Lease
@@ -56,11 +59,26 @@ public:
     };
     Q_ENUM(Status)
 
+    //! tryAcquireForRun(), renewForRun(): whether the run's tick may run only once.
+    enum class Tick {
+        OncePerTick, //!< a scheduled run: nothing is taken when its tick already ran
+        Any,         //!< a run that is not a tick of a schedule (continuous, run now)
+    };
+    Q_ENUM(Tick)
+
     struct Attempt
     {
         Status status = Status::Error;
         Lease lease; //!< Acquired: the caller's lease; Busy: the current holder's lease when known
         QString error; //!< Error: what went wrong
+        //! tryAcquireForRun(), renewForRun(): the run's start row was written with the lease.
+        bool runRecorded = false;
+        /*!
+            tryAcquireForRun(), renewForRun(): Busy because the run's tick (its scheduled time,
+            or a later one) already ran; lease.holder is the node that ran it, and nothing was
+            acquired or renewed.
+        */
+        bool tickRanElsewhere = false;
     };
 
     explicit LockManager(QObject *parent = nullptr);
@@ -76,6 +94,28 @@ public:
     virtual bool forceRelease(const QString &name, QString *error = nullptr) = 0;
     //! Every lease the manager knows, held or not, ordered by name.
     virtual Result<QList<Lease>> leases() = 0;
+
+    /*!
+        Whether this manager keeps its leases in the database that \a store writes its runs
+        to, so that tryAcquireForRun() and renewForRun() can write a run's start row in the
+        transaction that takes or extends the lease. False by default.
+    */
+    virtual bool recordsRunsOf(const Store *store) const;
+    /*!
+        tryAcquire() for one run: when it acquires, \a run (its outcome \c running) is written
+        to the run ledger with the new lease's fencing token in the same transaction, so that
+        the lease and the run's row exist together or not at all (Attempt::runRecorded). A
+        scheduled run (\a tick OncePerTick, a trigger other than run-now) whose tick — its
+        scheduled time, or a later one of the same worker — is in the ledger already acquires
+        nothing (Attempt::tickRanElsewhere): each tick runs once in the cluster even when a
+        node's tick comes late. The default only acquires.
+    */
+    virtual Attempt tryAcquireForRun(const QString &name, const QString &holder,
+                                     std::chrono::milliseconds ttl, const RunRecord &run,
+                                     Tick tick);
+    //! renew() for one more run on a lease held since the last one, as tryAcquireForRun().
+    virtual Attempt renewForRun(const Lease &lease, std::chrono::milliseconds ttl,
+                                const RunRecord &run, Tick tick);
 
     /*!
         Whether released() is emitted for releases made by other processes too (PostgreSQL

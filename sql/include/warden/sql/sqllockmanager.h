@@ -35,11 +35,25 @@ public:
     bool forceRelease(const QString &name, QString *error = nullptr) override;
     Result<QList<Lease>> leases() override;
     bool isReleaseNotified() const override;
+    //! True for the SqlStore of the same Database.
+    bool recordsRunsOf(const Store *store) const override;
+    Attempt tryAcquireForRun(const QString &name, const QString &holder,
+                             std::chrono::milliseconds ttl, const RunRecord &run,
+                             Tick tick) override;
+    Attempt renewForRun(const Lease &lease, std::chrono::milliseconds ttl, const RunRecord &run,
+                        Tick tick) override;
+    //! Which Database this manager belongs to: the same for its SqlStore.
+    quint64 databaseId() const;
 
     //! Lock and holder names: 1 to 200 printable characters (no control characters).
     static bool isValidName(const QString &name, QString *error = nullptr);
 
 private:
+    Attempt acquire(const QString &name, const QString &holder, std::chrono::milliseconds ttl,
+                    const RunRecord *run, Tick tick);
+    Attempt extend(const Lease &lease, std::chrono::milliseconds ttl, const RunRecord *run,
+                   Tick tick);
+
     struct Private;
     std::unique_ptr<Private> d;
 };

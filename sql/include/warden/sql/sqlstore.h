@@ -57,6 +57,9 @@ public:
     Result<int> closeRunningRuns(const QString &nodeId, const QString &reason,
                                  const QDateTime &finishedAt = QDateTime()) override;
 
+    //! Which Database this store belongs to: the same for its SqlLockManager.
+    quint64 databaseId() const;
+
     RetentionPolicy retention() const;
     //! Replaces the retention policy; the writer applies it at its next pass.
     void setRetention(const RetentionPolicy &policy);
