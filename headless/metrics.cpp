@@ -167,14 +167,16 @@ QByteArray MetricsServer::metrics() const
                 ++leases;
         }
     }
-    header("warden_ticks_run_elsewhere_total", "counter",
-           "Ticks of the worker that another node ran (it held the lock), since the worker "
-           "started here. Not runs of this node.");
+    header("warden_ticks_left_to_other_nodes_total", "counter",
+           "Ticks of the worker that this node left to another: the lock was held elsewhere "
+           "(by the node that ran the tick, or that still ran an earlier one or was dying), "
+           "or the ledger had the tick run already. Since the worker started here; not runs "
+           "of this node.");
     if (host) {
         for (const WorkerStatus &s : host->snapshot()) {
             if (s.lockMode != LockMode::None)
-                out += "warden_ticks_run_elsewhere_total{worker=\"" + label(s.worker) + "\"} " +
-                       QByteArray::number(s.skipCount) + '\n';
+                out += "warden_ticks_left_to_other_nodes_total{worker=\"" + label(s.worker) +
+                       "\"} " + QByteArray::number(s.skipCount) + '\n';
         }
     }
     header("warden_leases_held", "gauge", "Leases this node holds now.");

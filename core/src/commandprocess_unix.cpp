@@ -189,6 +189,7 @@ struct KeeperReport
     enum Kind : int { Started = 1, ForkFailed = 2, Finished = 3 };
     int kind = 0;
     int value = 0; // Started: the command's pid; ForkFailed: errno; Finished: wait status
+    qint64 at = 0; // Finished: when the keeper saw the command end (CLOCK_MONOTONIC ns)
 };
 
 //! What warden asks of the keeper: one byte, DeadlineRequest followed by a LeaseDeadline.
@@ -560,11 +561,12 @@ void killDescendants()
             }
         }
     }
+    const qint64 endedAt = monotonicNow();
     ::kill(-command, SIGKILL);
     ::waitpid(command, &status, 0);
     killDescendants();
     if (!orphaned) {
-        const KeeperReport finished{KeeperReport::Finished, status};
+        const KeeperReport finished{KeeperReport::Finished, status, endedAt};
         writeAll(control, &finished, sizeof finished);
     }
     ::_exit(0);
@@ -852,6 +854,9 @@ void runCommand(const CommandSpec &spec, RunContext &context)
     const bool reported =
         readAll(control.get(), &report, sizeof report) && report.kind == KeeperReport::Finished;
     const int status = report.value;
+    // The command's true end, which the run records even when warden learns of it later.
+    if (reported && report.at > 0)
+        context.setWorkEndedAt(steady_clock::time_point(nanoseconds(report.at)));
     if (outOpen)
         drain(outRead.get(), out);
     if (errOpen)

@@ -93,7 +93,7 @@ void ContinuousWorkerPrivate::launch()
         bool rowWritten = false;
         if (lease && runtime->startRowsWithLease) {
             const LockManager::Attempt attempt = runtime->lockManager->renewForRun(
-                lease->lease(), runtime->leaseTtl, record, LockManager::Tick::Any);
+                lease->lease(), runtime->leaseTtl, record, LockManager::Tick::any());
             if (attempt.status == LockManager::Status::Acquired) {
                 rowWritten = attempt.runRecorded;
             } else if (attempt.status == LockManager::Status::Lost) {
@@ -132,7 +132,7 @@ void ContinuousWorkerPrivate::launch()
         context = nullptr;
         if (lease && !lease->isValid())
             stopSource.requestStop(StopReason::LeaseLost); // see PeriodicWorkerPrivate::dispatch
-        record.finishedAt = QDateTime::currentDateTimeUtc();
+        record.finishedAt = workEnd(runContext, QDateTime::currentDateTimeUtc(), record.startedAt);
         const StopToken token = stopSource.token();
         if (token.isStopRequested()) {
             record.outcome = RunOutcome::Cancelled;
@@ -302,8 +302,15 @@ ContinuousWorker *ContinuousWorker::create(const QString &name,
 
 void ContinuousWorker::setRestartBackoff(milliseconds initial, milliseconds maximum)
 {
-    d_func()->initialBackoff = std::max(milliseconds(1), initial);
-    d_func()->maximumBackoff = std::max(d_func()->initialBackoff, maximum);
+    if (initial.count() <= 0 || maximum < initial) {
+        qWarning("Warden::ContinuousWorker::setRestartBackoff: %s: the initial back-off must be "
+                 "positive and the maximum at least as long (%lld ms, %lld ms); ignored",
+                 qPrintable(name()), static_cast<long long>(initial.count()),
+                 static_cast<long long>(maximum.count()));
+        return;
+    }
+    d_func()->initialBackoff = initial;
+    d_func()->maximumBackoff = maximum;
 }
 
 milliseconds ContinuousWorker::initialBackoff() const

@@ -179,10 +179,12 @@ void HostControl::closeRunsOfDeadNodes()
     }
     for (const NodeInfo &node : std::as_const(dead)) {
         const auto closed = m_host->store->closeRunningRuns(
-            node.id, QStringLiteral("node %1 stopped answering (last heartbeat %2); the run "
-                                    "ended with it, some time after that heartbeat (recorded as "
-                                    "its end: the true end is not known)")
-                         .arg(node.id, node.heartbeatAt.toString(Qt::ISODateWithMs)));
+            node.id,
+            QStringLiteral("node %1 stopped answering (last heartbeat %2); the run ended with it, "
+                           "at most a heartbeat interval after that heartbeat. Recorded as its "
+                           "end: that heartbeat, or the run's start if it started later; the "
+                           "true end is not known")
+                .arg(node.id, node.heartbeatAt.toString(Qt::ISODateWithMs)));
         if (closed.isOk() && closed.value() > 0)
             m_host->runtime->log(QtWarningMsg, QString(), QString(),
                                  QStringLiteral("closed %1 run(s) of dead node %2 as lost")
@@ -191,7 +193,8 @@ void HostControl::closeRunsOfDeadNodes()
         // Dead for longer than the retention: out of the views, as an admin's
         // "warden nodes forget" would do it, and audited the same way.
         const qint64 retention = m_host->deadNodeRetention.count();
-        if (retention > 0 && node.heartbeatAgeMs > retention) {
+        // Counted from the moment it counted as dead, not from its last heartbeat.
+        if (retention > 0 && node.heartbeatAgeMs - node.deadThresholdMs() > retention) {
             AdminActions admin(m_host->store, m_host->lockManager,
                                QStringLiteral("node %1").arg(m_host->nodeId));
             admin.setUser(QStringLiteral("warden"));
@@ -232,6 +235,21 @@ HostPrivate::HostPrivate(Host *host)
 {
     if (!Worker::isValidName(nodeId))
         nodeId = QStringLiteral("node-%1").arg(QCoreApplication::applicationPid());
+}
+
+bool HostPrivate::inHostThread(const char *member, QString *error) const
+{
+    if (QThread::currentThread() == q->thread())
+        return true;
+    const QString message =
+        QStringLiteral("Warden::Host::%1: called from another thread than the host's; ignored. "
+                       "Call it in the thread the host lives in (for example with "
+                       "QMetaObject::invokeMethod(host, ...))")
+            .arg(QLatin1String(member));
+    qWarning("%s", qPrintable(message));
+    if (error)
+        *error = message;
+    return false;
 }
 
 NodeInfo HostPrivate::nodeInfo() const
@@ -292,7 +310,9 @@ void HostPrivate::onWorkerStopped(const QString &name)
 {
     if (Worker *worker = removing.take(name)) {
         store->removeWorkerStatus(nodeId, name);
+        WorkerPrivate::get(worker)->ownedByHost = false;
         worker->deleteLater();
+        Q_EMIT q->workerRemoved(name);
     }
     if (stopping && pendingStops.remove(name) && pendingStops.isEmpty())
         completeStop();
@@ -358,6 +378,11 @@ Host::Host(QObject *parent)
             QMetaObject::invokeMethod(
                 this, [this, name, state] { Q_EMIT workerStateChanged(name, state); });
     };
+    rt->runStarted = [this](const RunRecord &run) {
+        static const QMetaMethod signal = QMetaMethod::fromSignal(&Host::runStarted);
+        if (isSignalConnected(signal))
+            QMetaObject::invokeMethod(this, [this, run] { Q_EMIT runStarted(run); });
+    };
     rt->runFinished = [this](const RunRecord &run) {
         static const QMetaMethod signal = QMetaMethod::fromSignal(&Host::runFinished);
         if (isSignalConnected(signal))
@@ -403,6 +428,7 @@ Host::~Host()
     // The runtime must not call back into this host any more.
     d->runtime->workerStopped = nullptr;
     d->runtime->stateChanged = nullptr;
+    d->runtime->runStarted = nullptr;
     d->runtime->runFinished = nullptr;
 
     if (d->controlThread) {
@@ -435,12 +461,16 @@ Host::~Host()
     }
     {
         std::lock_guard<std::mutex> lock(d->workersMutex);
-        for (Worker *w : std::as_const(d->workers))
+        for (Worker *w : std::as_const(d->workers)) {
+            WorkerPrivate::get(w)->ownedByHost = false;
             w->deleteLater();
+        }
         d->workers.clear();
     }
-    for (Worker *w : std::as_const(d->removing))
+    for (Worker *w : std::as_const(d->removing)) {
+        WorkerPrivate::get(w)->ownedByHost = false;
         w->deleteLater();
+    }
     d->removing.clear();
     // Deferred deletes are processed as each thread finishes.
     for (QThread *t : std::as_const(d->schedulerThreads)) {
@@ -464,8 +494,22 @@ QString Host::nodeId() const
     return d->nodeId;
 }
 
+namespace {
+//! Refuses (with a warning naming the setter) a negative duration, or a zero one when \a positive.
+bool acceptDuration(const char *setter, milliseconds value, bool positive)
+{
+    if (value.count() > 0 || (!positive && value.count() == 0))
+        return true;
+    qWarning("Warden::Host::%s: %lld ms: the duration must be %s; ignored", setter,
+             static_cast<long long>(value.count()), positive ? "positive" : "zero or more");
+    return false;
+}
+} // namespace
+
 void Host::setNodeId(const QString &nodeId)
 {
+    if (!d->inHostThread("setNodeId"))
+        return;
     QString error;
     if (!Worker::isValidName(nodeId, &error)) {
         qWarning("Warden::Host::setNodeId: invalid node id: %s", qPrintable(error));
@@ -485,6 +529,8 @@ std::shared_ptr<LockManager> Host::lockManager() const
 
 void Host::setLockManager(std::shared_ptr<LockManager> lockManager)
 {
+    if (!d->inHostThread("setLockManager"))
+        return;
     if (d->leaseThread) {
         qWarning("Warden::Host::setLockManager: the host has started; ignored");
         return;
@@ -499,6 +545,8 @@ std::shared_ptr<Store> Host::store() const
 
 void Host::setStore(std::shared_ptr<Store> store)
 {
+    if (!d->inHostThread("setStore"))
+        return;
     if (d->controlThread) {
         qWarning("Warden::Host::setStore: the host has started; ignored");
         return;
@@ -512,6 +560,10 @@ milliseconds Host::shutdownTimeout() const
 }
 void Host::setShutdownTimeout(milliseconds timeout)
 {
+    if (!d->inHostThread("setShutdownTimeout"))
+        return;
+    if (!acceptDuration("setShutdownTimeout", timeout, false))
+        return;
     d->shutdownTimeout = timeout;
 }
 milliseconds Host::leaseTimeToLive() const
@@ -520,6 +572,8 @@ milliseconds Host::leaseTimeToLive() const
 }
 void Host::setLeaseTimeToLive(milliseconds ttl)
 {
+    if (!d->inHostThread("setLeaseTimeToLive"))
+        return;
     if (ttl.count() < 100) {
         qWarning("Warden::Host::setLeaseTimeToLive: %lld ms is too short; at least 100 ms",
                  static_cast<long long>(ttl.count()));
@@ -533,10 +587,18 @@ milliseconds Host::leaseRenewInterval() const
 }
 void Host::setLeaseRenewInterval(milliseconds interval)
 {
+    if (!d->inHostThread("setLeaseRenewInterval"))
+        return;
+    if (!acceptDuration("setLeaseRenewInterval", interval, true))
+        return;
     d->renewInterval = interval;
 }
 void Host::setStandbyPollInterval(milliseconds interval)
 {
+    if (!d->inHostThread("setStandbyPollInterval"))
+        return;
+    if (!acceptDuration("setStandbyPollInterval", interval, true))
+        return;
     d->standbyPoll = std::max(milliseconds(10), interval);
 }
 milliseconds Host::standbyPollInterval() const
@@ -545,6 +607,10 @@ milliseconds Host::standbyPollInterval() const
 }
 void Host::setHeartbeatInterval(milliseconds interval)
 {
+    if (!d->inHostThread("setHeartbeatInterval"))
+        return;
+    if (!acceptDuration("setHeartbeatInterval", interval, true))
+        return;
     d->heartbeatInterval = std::max(milliseconds(100), interval);
 }
 milliseconds Host::heartbeatInterval() const
@@ -553,7 +619,11 @@ milliseconds Host::heartbeatInterval() const
 }
 void Host::setDeadNodeThreshold(milliseconds threshold)
 {
-    d->deadNodeThreshold = std::max(milliseconds(0), threshold);
+    if (!d->inHostThread("setDeadNodeThreshold"))
+        return;
+    if (!acceptDuration("setDeadNodeThreshold", threshold, false))
+        return;
+    d->deadNodeThreshold = threshold;
 }
 milliseconds Host::deadNodeThreshold() const
 {
@@ -561,7 +631,11 @@ milliseconds Host::deadNodeThreshold() const
 }
 void Host::setDeadNodeRetention(milliseconds retention)
 {
-    d->deadNodeRetention = std::max(milliseconds(0), retention);
+    if (!d->inHostThread("setDeadNodeRetention"))
+        return;
+    if (!acceptDuration("setDeadNodeRetention", retention, false))
+        return;
+    d->deadNodeRetention = retention;
 }
 milliseconds Host::deadNodeRetention() const
 {
@@ -569,11 +643,19 @@ milliseconds Host::deadNodeRetention() const
 }
 void Host::setSettingsPollInterval(milliseconds interval)
 {
+    if (!d->inHostThread("setSettingsPollInterval"))
+        return;
     d->settingsPoll = std::max(milliseconds(50), interval);
 }
 void Host::setMaximumRunThreads(int count)
 {
-    d->maximumRunThreads = qMax(1, count);
+    if (!d->inHostThread("setMaximumRunThreads"))
+        return;
+    if (count < 1) {
+        qWarning("Warden::Host::setMaximumRunThreads: %d: at least one thread; ignored", count);
+        return;
+    }
+    d->maximumRunThreads = count;
     if (d->runs)
         d->runs->setMaximumThreads(d->maximumRunThreads);
 }
@@ -583,11 +665,17 @@ int Host::maximumRunThreads() const
 }
 void Host::setSchedulerThreadCount(int count)
 {
+    if (!d->inHostThread("setSchedulerThreadCount"))
+        return;
     if (!d->schedulerThreads.isEmpty()) {
         qWarning("Warden::Host::setSchedulerThreadCount: the host has started; ignored");
         return;
     }
-    d->schedulerThreadCount = qBound(1, count, 64);
+    if (count < 1 || count > 64) {
+        qWarning("Warden::Host::setSchedulerThreadCount: %d: between 1 and 64; ignored", count);
+        return;
+    }
+    d->schedulerThreadCount = count;
 }
 
 bool Host::addWorker(Worker *worker, QString *error)
@@ -601,6 +689,9 @@ bool Host::addWorker(Worker *worker, QString *error)
     };
     if (!worker)
         return fail(QStringLiteral("no worker given"));
+    if (QThread::currentThread() != thread())
+        return fail(QStringLiteral("Host::addWorker() was called from another thread than the "
+                                   "host's; call it in the host's thread"));
     QString nameError;
     if (!Worker::isValidName(worker->name(), &nameError))
         return fail(nameError);
@@ -617,6 +708,7 @@ bool Host::addWorker(Worker *worker, QString *error)
             return fail(QStringLiteral("a worker named %1 exists already").arg(worker->name()));
     }
     WorkerPrivate *wd = WorkerPrivate::get(worker);
+    wd->ownedByHost = true;
     wd->runtime = d->runtime;
     wd->updateStatus([&](WorkerStatus &s) { s.node = d->nodeId; });
     if (d->running) {
@@ -631,11 +723,14 @@ bool Host::addWorker(Worker *worker, QString *error)
         std::lock_guard<std::mutex> lock(d->workersMutex);
         d->workers.insert(worker->name(), worker);
     }
+    Q_EMIT workerAdded(worker->name());
     return true;
 }
 
 bool Host::removeWorker(const QString &name, QString *error)
 {
+    if (!d->inHostThread("removeWorker", error))
+        return false;
     Worker *worker = nullptr;
     {
         std::lock_guard<std::mutex> lock(d->workersMutex);
@@ -647,8 +742,11 @@ bool Host::removeWorker(const QString &name, QString *error)
         return false;
     }
     if (!d->running && worker->state() == WorkerState::Stopped) {
-        d->store->removeWorkerStatus(d->nodeId, name);
+        if (d->store) // none before the first start()
+            d->store->removeWorkerStatus(d->nodeId, name);
+        WorkerPrivate::get(worker)->ownedByHost = false;
         delete worker;
+        Q_EMIT workerRemoved(name);
         return true;
     }
     d->removing.insert(name, worker);
@@ -673,6 +771,8 @@ QStringList Host::workerNames() const
 
 void Host::start()
 {
+    if (!d->inHostThread("start"))
+        return;
     if (d->running) {
         qWarning("Warden::Host::start: already running");
         return;
@@ -706,6 +806,8 @@ void Host::start()
 
 void Host::stop()
 {
+    if (!d->inHostThread("stop"))
+        return;
     if (!d->running || d->stopping)
         return;
     d->stopping = true;
@@ -744,6 +846,8 @@ bool Host::isEnabled() const
 
 void Host::setEnabled(bool enabled)
 {
+    if (!d->inHostThread("setEnabled"))
+        return;
     if (d->runtime->hostEnabled.exchange(enabled) == enabled)
         return;
     d->forEachWorker([](Worker *w) {
@@ -755,6 +859,8 @@ void Host::setEnabled(bool enabled)
 
 bool Host::setWorkerEnabled(const QString &name, bool enabled, QString *error)
 {
+    if (!d->inHostThread("setWorkerEnabled", error))
+        return false;
     std::lock_guard<std::mutex> lock(d->workersMutex);
     Worker *w = d->workers.value(name);
     if (!w) {
@@ -770,6 +876,8 @@ bool Host::setWorkerEnabled(const QString &name, bool enabled, QString *error)
 
 bool Host::pauseWorker(const QString &name, const QDateTime &until, QString *error)
 {
+    if (!d->inHostThread("pauseWorker", error))
+        return false;
     std::lock_guard<std::mutex> lock(d->workersMutex);
     Worker *w = d->workers.value(name);
     if (!w) {
@@ -785,6 +893,8 @@ bool Host::pauseWorker(const QString &name, const QDateTime &until, QString *err
 
 bool Host::runNow(const QString &name, QString *error)
 {
+    if (!d->inHostThread("runNow", error))
+        return false;
     std::lock_guard<std::mutex> lock(d->workersMutex);
     Worker *w = d->workers.value(name);
     auto fail = [&](const QString &message) {

@@ -104,6 +104,11 @@ public:
     void onShutdownTimeout();
     void completeStop();
     NodeInfo nodeInfo() const;
+    /*!
+        Whether the caller is in the host's thread; otherwise warns (and fills \a error)
+        naming \a member: the host's members that change it refuse other threads.
+    */
+    bool inHostThread(const char *member, QString *error = nullptr) const;
     template<typename F> void forEachWorker(F &&f) const
     {
         std::lock_guard<std::mutex> lock(workersMutex);

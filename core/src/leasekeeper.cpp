@@ -129,7 +129,7 @@ void LeaseKeeper::shutdown()
 }
 
 LockManager::Attempt LeaseKeeper::acquire(const QString &name, Clock::time_point *sentAt,
-                                          const RunRecord *run)
+                                          const RunRecord *run, LockManager::Tick tick)
 {
     Lease ours;
     {
@@ -140,8 +140,7 @@ LockManager::Attempt LeaseKeeper::acquire(const QString &name, Clock::time_point
         // Our own lease, whose release failed: take it back rather than wait for it.
         *sentAt = Clock::now();
         LockManager::Attempt attempt =
-            run ? m_lockManager->renewForRun(ours, m_options.ttl, *run,
-                                             LockManager::Tick::OncePerTick)
+            run ? m_lockManager->renewForRun(ours, m_options.ttl, *run, tick)
                 : m_lockManager->renew(ours, m_options.ttl);
         if (attempt.status == LockManager::Status::Acquired)
             return attempt;
@@ -153,8 +152,7 @@ LockManager::Attempt LeaseKeeper::acquire(const QString &name, Clock::time_point
         // Expired meanwhile (or taken over): an ordinary acquire decides.
     }
     *sentAt = Clock::now();
-    return run ? m_lockManager->tryAcquireForRun(name, m_options.holder, m_options.ttl, *run,
-                                                 LockManager::Tick::OncePerTick)
+    return run ? m_lockManager->tryAcquireForRun(name, m_options.holder, m_options.ttl, *run, tick)
                : m_lockManager->tryAcquire(name, m_options.holder, m_options.ttl);
 }
 

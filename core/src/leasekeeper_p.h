@@ -129,7 +129,8 @@ public:
         (LockManager::tryAcquireForRun()).
     */
     LockManager::Attempt acquire(const QString &name, Clock::time_point *sentAt,
-                                 const RunRecord *run = nullptr);
+                                 const RunRecord *run = nullptr,
+                                 LockManager::Tick tick = LockManager::Tick::any());
 
     /*!
         Renews \a lease from now on; \a sentAt is when the statement that acquired it was

@@ -400,12 +400,21 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
 
     const LockMode mode = lockMode;
     QString lock = mode == LockMode::None ? QString() : effectiveLockName();
-    // A per-run lease is kept after a scheduled run until shortly before this worker's next
+    // One node per tick. Where the lock manager records runs with their leases, the lease's
+    // transaction refuses a tick the ledger has already (within half an interval: a fixed
+    // delay's ticks differ a little from node to node), and the lease is released after
+    // the run, so that a node that dies leaves it for no longer than its ttl. Elsewhere a
+    // per-run lease is kept after a scheduled run until shortly before this worker's next
     // tick, so that a node whose tick of the same time comes a little later (another grid,
-    // a clock a little off, a slower start) finds it taken and skips: one node per tick.
+    // a clock a little off, a slower start) finds it taken and skips.
+    LockManager::Tick tick = LockManager::Tick::any();
+    if (trigger != RunTrigger::RunNow) {
+        const IntervalSchedule *iv = interval();
+        tick = LockManager::Tick::once(iv ? iv->interval() / 2 : milliseconds(0));
+    }
     SteadyClock::time_point holdUntil{};
     milliseconds holdAfterRun{0};
-    if (trigger != RunTrigger::RunNow && mode == LockMode::PerRun) {
+    if (trigger != RunTrigger::RunNow && mode == LockMode::PerRun && !runtime->startRowsWithLease) {
         const IntervalSchedule *iv = interval();
         if (iv && iv->mode() == IntervalSchedule::Mode::FixedDelay)
             holdAfterRun = iv->interval();
@@ -417,7 +426,7 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         hasNext ? nextDeadline - TickScheduler::kPreciseWindow : SteadyClock::time_point::max();
     // Moved, not copied, into the run: strings shared between threads cost more to copy.
     auto job = [this, rt = runtime, record = std::move(record), stopSource = std::move(stopSource),
-                scheduled, mode, lock = std::move(lock), holdUntil, holdAfterRun,
+                scheduled, mode, lock = std::move(lock), holdUntil, holdAfterRun, tick,
                 held = std::move(held), resultBy, leader = std::move(leader)]() mutable {
         // The lease this run holds, if any. Nothing runs on a lease that is not valid by
         // this node's monotonic clock at the moment the work starts (LeaseGuard::bind()).
@@ -448,8 +457,6 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                 record.startedAt = wallNow();
                 startRow = &record;
             }
-            const auto tick = record.trigger == RunTrigger::RunNow ? LockManager::Tick::Any
-                                                                   : LockManager::Tick::OncePerTick;
             if (held.isValid())
                 attempt = startRow
                               ? rt->lockManager->renewForRun(held, rt->leaseTtl, *startRow, tick)
@@ -458,15 +465,22 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                 // Still ours until it expires: let it go, the tick is done.
                 rt->keeper->release(held);
             } else if (attempt.status != LockManager::Status::Acquired) {
-                attempt = rt->keeper->acquire(lock, &sentAt, startRow);
+                attempt = rt->keeper->acquire(lock, &sentAt, startRow, tick);
             }
             startRecorded = attempt.runRecorded;
             if (attempt.status != LockManager::Status::Acquired) {
                 if (attempt.tickRanElsewhere)
                     notRun(RunOutcome::Skipped, attempt.error);
-                else if (attempt.status == LockManager::Status::Busy)
+                else if (attempt.status == LockManager::Status::Busy &&
+                         record.trigger != RunTrigger::RunNow)
                     notRun(RunOutcome::Skipped,
                            QStringLiteral("lock %1 is held by %2").arg(lock, attempt.lease.holder));
+                else if (attempt.status == LockManager::Status::Busy)
+                    // Asked for by someone: say that it did not run, and why.
+                    notRun(RunOutcome::Missed,
+                           QStringLiteral("run now: lock %1 is held by %2 (until %3)")
+                               .arg(lock, attempt.lease.holder,
+                                    attempt.lease.expiresAt.toString(Qt::ISODateWithMs)));
                 else
                     notRun(RunOutcome::Missed,
                            QStringLiteral("cannot acquire lock %1: %2").arg(lock, attempt.error));
@@ -497,10 +511,8 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         // transaction, before the work starts.
         if (mode == LockMode::Leader && guard && rt->startRowsWithLease) {
             record.startedAt = wallNow();
-            const LockManager::Attempt attempt = rt->lockManager->renewForRun(
-                guard->lease(), rt->leaseTtl, record,
-                record.trigger == RunTrigger::RunNow ? LockManager::Tick::Any
-                                                     : LockManager::Tick::OncePerTick);
+            const LockManager::Attempt attempt =
+                rt->lockManager->renewForRun(guard->lease(), rt->leaseTtl, record, tick);
             if (attempt.tickRanElsewhere) {
                 notRun(RunOutcome::Skipped, attempt.error);
                 return;
@@ -548,7 +560,7 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
         } catch (...) {
             failure = describeException(std::current_exception());
         }
-        record.finishedAt = wallNow();
+        record.finishedAt = workEnd(context, wallNow(), record.startedAt);
         // A run that ended after its lease's fence time ended on a lost lease, even if the
         // watchdog has not said so yet (a process resumed after a freeze; a command ended by
         // its keeper).
@@ -795,6 +807,12 @@ PeriodicWorker *PeriodicWorker::create(const QString &name, std::function<void(R
 
 void PeriodicWorker::setInterval(milliseconds interval, IntervalSchedule::Mode mode)
 {
+    if (interval.count() <= 0) {
+        qWarning("Warden::PeriodicWorker::setInterval: %s: the interval must be positive, not "
+                 "%lld ms; ignored",
+                 qPrintable(name()), static_cast<long long>(interval.count()));
+        return;
+    }
     const IntervalSchedule *current = d_func()->interval();
     setSchedule(
         IntervalSchedule(interval, current ? current->initialDelay() : milliseconds(0), mode));
@@ -808,6 +826,12 @@ void PeriodicWorker::setInitialDelay(milliseconds delay)
                  qPrintable(name()));
         return;
     }
+    if (delay.count() < 0) {
+        qWarning("Warden::PeriodicWorker::setInitialDelay: %s: the delay must not be negative; "
+                 "ignored",
+                 qPrintable(name()));
+        return;
+    }
     setSchedule(IntervalSchedule(current->interval(), delay, current->mode()));
 }
 
@@ -816,6 +840,13 @@ void PeriodicWorker::setSchedule(const Schedule &schedule)
     auto *d = d_func();
     if (d->active) {
         qWarning("Warden::PeriodicWorker::setSchedule: %s is running; ignored", qPrintable(name()));
+        return;
+    }
+    if (const auto *interval = dynamic_cast<const IntervalSchedule *>(&schedule);
+        interval && !interval->isValid()) {
+        qWarning("Warden::PeriodicWorker::setSchedule: %s: an interval must be positive and an "
+                 "initial delay not negative (%s); ignored",
+                 qPrintable(name()), qPrintable(interval->toString()));
         return;
     }
     d->setSchedule(std::shared_ptr<const Schedule>(schedule.clone()));
@@ -845,6 +876,12 @@ MisfirePolicy PeriodicWorker::misfirePolicy() const
 }
 void PeriodicWorker::setRunTimeout(milliseconds timeout)
 {
+    if (timeout.count() < 0) {
+        qWarning("Warden::PeriodicWorker::setRunTimeout: %s: the timeout must not be negative "
+                 "(0: none); ignored",
+                 qPrintable(name()));
+        return;
+    }
     d_func()->runTimeout = timeout;
 }
 milliseconds PeriodicWorker::runTimeout() const

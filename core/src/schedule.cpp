@@ -23,17 +23,16 @@ QList<QDateTime> Schedule::nextFireTimes(const QDateTime &after, int count) cons
 }
 
 IntervalSchedule::IntervalSchedule(milliseconds interval, milliseconds initialDelay, Mode mode)
-    : m_interval(interval.count() > 0 ? interval : milliseconds(1))
-    , m_initialDelay(initialDelay.count() > 0 ? initialDelay : milliseconds(0))
+    : m_interval(interval)
+    , m_initialDelay(initialDelay)
     , m_mode(mode)
     , m_anchor(QDateTime::fromMSecsSinceEpoch(0, Qt::UTC))
-{
-    if (interval.count() <= 0)
-        qWarning("Warden::IntervalSchedule: the interval must be positive; using 1 ms");
-}
+{}
 
 QDateTime IntervalSchedule::nextFireTime(const QDateTime &after) const
 {
+    if (!isValid())
+        return QDateTime();
     const qint64 anchor = m_anchor.toMSecsSinceEpoch();
     const qint64 at = after.toMSecsSinceEpoch();
     if (at < anchor)

@@ -276,13 +276,16 @@ void WorkerPrivate::recordStart(const RunRecord &record, bool writeRow)
         currentRun.startedAt = record.startedAt; // an abandoned run keeps its real start
         currentRun.fencingToken = record.fencingToken;
     }
-    if (writeRow && runtime && runtime->store) {
-        RunRecord start = record;
-        start.outcome = RunOutcome::Running;
-        start.finishedAt = QDateTime();
-        start.error.clear();
+    if (!runtime)
+        return;
+    RunRecord start = record;
+    start.outcome = RunOutcome::Running;
+    start.finishedAt = QDateTime();
+    start.error.clear();
+    if (writeRow && runtime->store)
         runtime->store->recordRun(start);
-    }
+    if (runtime->runStarted)
+        runtime->runStarted(start);
 }
 
 std::optional<RunRecord> WorkerPrivate::abandon()
@@ -328,7 +331,14 @@ Worker::Worker(const QString &name, Kind kind, QObject *parent)
     setObjectName(name);
 }
 
-Worker::~Worker() = default;
+Worker::~Worker()
+{
+    if (d_ptr && d_ptr->ownedByHost.load())
+        qFatal("Warden::Worker \"%s\" was deleted while a Host owns it (delete or deleteLater() "
+               "of a worker given to Host::addWorker()); remove it with Host::removeWorker(), "
+               "which stops it and deletes it once its run has ended",
+               qPrintable(d_ptr->name));
+}
 
 QString Worker::name() const
 {

@@ -27,6 +27,22 @@ using SteadyClock = std::chrono::steady_clock;
     What a host shares with its workers and their runs. Held by shared_ptr so that a run that
     outlives its host's stop (an abandoned run) still finds it.
 */
+/*!
+    When a run's work ended, on the wall clock: \a now, or earlier when the work said when it
+    really ended (RunContext::setWorkEndedAt(); a command ended by its keeper while this
+    process was frozen); never before \a started.
+*/
+inline QDateTime workEnd(const RunContext &context, const QDateTime &now, const QDateTime &started)
+{
+    const auto ended = context.workEndedAt();
+    const auto steadyNow = std::chrono::steady_clock::now();
+    if (ended == std::chrono::steady_clock::time_point() || ended >= steadyNow)
+        return now;
+    const QDateTime end = now.addMSecs(
+        -std::chrono::duration_cast<std::chrono::milliseconds>(steadyNow - ended).count());
+    return started.isValid() && end < started ? started : end;
+}
+
 struct HostRuntime
 {
     QString nodeId;
@@ -45,6 +61,7 @@ struct HostRuntime
     // Called (from worker threads) when a worker has stopped / changed state / finished a run.
     std::function<void(const QString &)> workerStopped;
     std::function<void(const QString &, WorkerState)> stateChanged;
+    std::function<void(const RunRecord &)> runStarted;
     std::function<void(const RunRecord &)> runFinished;
 
     void log(QtMsgType level, const QString &worker, const QString &runId,
@@ -72,6 +89,12 @@ public:
     QTimer *pauseTimer = nullptr;
 
     std::atomic<WorkerState> state{WorkerState::Stopped};
+    /*!
+        Set while a Host owns the worker: deleting it then from outside the host would leave
+        the host and its threads with a dangling pointer, so ~Worker() stops the process
+        with a message instead. The host clears it right before it deletes the worker.
+    */
+    std::atomic<bool> ownedByHost{false};
     std::atomic<bool> statusDirty{true};
     mutable std::mutex statusMutex;
     WorkerStatus statusData;

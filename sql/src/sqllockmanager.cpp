@@ -241,7 +241,7 @@ LockManager::Attempt renewOnce(SqlSession *session, const Lease &lease, millisec
 LockManager::Attempt SqlLockManager::tryAcquire(const QString &name, const QString &holder,
                                                 milliseconds ttl)
 {
-    return acquire(name, holder, ttl, nullptr, Tick::Any);
+    return acquire(name, holder, ttl, nullptr, Tick::any());
 }
 
 LockManager::Attempt SqlLockManager::tryAcquireForRun(const QString &name, const QString &holder,
@@ -285,8 +285,7 @@ LockManager::Attempt withRunRow(SqlSession *session, const RunRecord *run, LockM
     }
     // Each tick of a worker's schedule once in the cluster: a node whose tick comes late
     // (a slow or frozen process, a clock behind) finds it run and takes nothing.
-    if (tick == LockManager::Tick::OncePerTick && run->trigger != RunTrigger::RunNow &&
-        run->scheduledAt.isValid()) {
+    if (tick.isChecked() && run->trigger != RunTrigger::RunNow && run->scheduledAt.isValid()) {
         const bool pg = session->isPostgres();
         QSqlQuery *check = session->prepared(
             TickRunKey,
@@ -300,7 +299,8 @@ LockManager::Attempt withRunRow(SqlSession *session, const RunRecord *run, LockM
             return failed;
         }
         check->bindValue(QStringLiteral(":worker"), run->worker);
-        check->bindValue(QStringLiteral(":tick"), msParameter(run->scheduledAt));
+        check->bindValue(QStringLiteral(":tick"),
+                         msParameter(run->scheduledAt.addMSecs(-tick.windowMs)));
         check->bindValue(QStringLiteral(":run"), run->runId);
         if (!session->exec(*check, &failed.error)) {
             session->rollback();
@@ -358,7 +358,7 @@ LockManager::Attempt SqlLockManager::acquire(const QString &name, const QString 
 
 LockManager::Attempt SqlLockManager::renew(const Lease &lease, milliseconds ttl)
 {
-    return extend(lease, ttl, nullptr, Tick::Any);
+    return extend(lease, ttl, nullptr, Tick::any());
 }
 
 LockManager::Attempt SqlLockManager::renewForRun(const Lease &lease, milliseconds ttl,

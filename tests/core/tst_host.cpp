@@ -181,6 +181,12 @@ private slots:
     void firstRunNowRequestCounts();
     void catchUpRunsMissedFireTimeOnce_data();
     void catchUpRunsMissedFireTimeOnce();
+    void deletingAnOwnedWorkerIsFatalWithAMessage_data();
+    void deletingAnOwnedWorkerIsFatalWithAMessage();
+    void addWorkerTakesAUniquePtr();
+    void invalidDurationsAreRefused();
+    void membersRefuseOtherThreads();
+    void signalsForRunStartAndWorkers();
 };
 
 void tst_Host::invalidNamesRefused_data()
@@ -1272,6 +1278,167 @@ void tst_Host::catchUpRunsMissedFireTimeOnce()
     }
     QTest::qWait(300);
     QCOMPARE(log.count(QStringLiteral("hourly")), catchUp ? 1 : 0);
+    QVERIFY(stopHost(*host));
+}
+
+void tst_Host::deletingAnOwnedWorkerIsFatalWithAMessage_data()
+{
+    QTest::addColumn<QString>("mode");
+    QTest::newRow("delete idle") << QStringLiteral("delete-idle");
+    QTest::newRow("delete running") << QStringLiteral("delete-running");
+    QTest::newRow("deleteLater") << QStringLiteral("delete-later");
+}
+
+void tst_Host::deletingAnOwnedWorkerIsFatalWithAMessage()
+{
+    // Deleting a worker the host owns used to crash the control thread some time later; it
+    // now stops the process at once, saying what to do instead.
+    QFETCH(QString, mode);
+    QProcess misuse;
+    misuse.start(QStringLiteral(WARDEN_MISUSE_PATH), {mode});
+    QVERIFY(misuse.waitForFinished(15000));
+    const QByteArray err = misuse.readAllStandardError();
+    QVERIFY2(err.contains("deleting the worker"), err.constData());
+    QCOMPARE(misuse.exitStatus(), QProcess::CrashExit); // qFatal aborts
+    QVERIFY2(err.contains("Warden::Worker \"victim\" was deleted while a Host owns it"),
+             err.constData());
+    QVERIFY2(err.contains("Host::removeWorker()"), err.constData());
+}
+
+void tst_Host::addWorkerTakesAUniquePtr()
+{
+    auto host = std::make_unique<Host>();
+    std::unique_ptr<Worker> worker(
+        PeriodicWorker::create(QStringLiteral("owned"), [](RunContext &) {}));
+    QVERIFY(host->addWorker(std::move(worker)));
+    QVERIFY(host->hasWorker(QStringLiteral("owned")));
+    // Refused: deleted by the host, and no pointer to it is left with the caller.
+    QString error;
+    QVERIFY(!host->addWorker(std::unique_ptr<Worker>(PeriodicWorker::create(QStringLiteral("owned"),
+                                                                            [](RunContext &) {})),
+                             &error));
+    QVERIFY2(error.contains(QLatin1String("exists already")), qPrintable(error));
+    QVERIFY(host->removeWorker(QStringLiteral("owned")));
+}
+
+void tst_Host::invalidDurationsAreRefused()
+{
+    // A zero or negative interval used to become 1 ms (a busy loop after a warning); every
+    // duration and count is now refused with a warning and the previous value kept.
+    std::unique_ptr<PeriodicWorker> worker(
+        PeriodicWorker::create(QStringLiteral("w"), [](RunContext &) {}));
+    worker->setInterval(10s);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral(
+                             "setInterval: w: the interval must be positive, not 0 ms")));
+    worker->setInterval(0ms);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setInterval: w: .* -5 ms")));
+    worker->setInterval(-5ms);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setInitialDelay: w: .*negative")));
+    worker->setInitialDelay(-1ms);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("setSchedule: w: ")));
+    worker->setSchedule(IntervalSchedule(0ms));
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("setRunTimeout: w: ")));
+    worker->setRunTimeout(-1ms);
+    QCOMPARE(worker->runTimeout(), 0ms);
+    QVERIFY(!IntervalSchedule(0ms).isValid());
+    QVERIFY(!IntervalSchedule(0ms).nextFireTime(QDateTime::currentDateTimeUtc()).isValid());
+    QCOMPARE(worker->schedule()->toString(), QStringLiteral("every 10s"));
+
+    std::unique_ptr<ContinuousWorker> loop(
+        ContinuousWorker::create(QStringLiteral("loop"), [](RunContext &) {}));
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setRestartBackoff: loop: ")));
+    loop->setRestartBackoff(0ms, 1s);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setRestartBackoff: loop: ")));
+    loop->setRestartBackoff(2s, 1s);
+    QVERIFY(loop->initialBackoff() > 0ms);
+
+    Host host;
+    const auto shutdown = host.shutdownTimeout();
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setShutdownTimeout: -1 ms")));
+    host.setShutdownTimeout(-1ms);
+    QCOMPARE(host.shutdownTimeout(), shutdown);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setLeaseRenewInterval: 0 ms")));
+    host.setLeaseRenewInterval(0ms);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setStandbyPollInterval: -3 ms")));
+    host.setStandbyPollInterval(-3ms);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setHeartbeatInterval: 0 ms")));
+    host.setHeartbeatInterval(0ms);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setDeadNodeThreshold: -1 ms")));
+    host.setDeadNodeThreshold(-1ms);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setMaximumRunThreads: 0")));
+    host.setMaximumRunThreads(0);
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("setSchedulerThreadCount: -2")));
+    host.setSchedulerThreadCount(-2);
+    QVERIFY(host.maximumRunThreads() >= 1);
+    QCOMPARE(host.heartbeatInterval(), 5000ms);
+}
+
+void tst_Host::membersRefuseOtherThreads()
+{
+    // Called from a std::thread, the members that change the host used to return true and do
+    // nothing (or race): they now refuse with a warning that says what to do.
+    Host host;
+    QVERIFY(host.addWorker(PeriodicWorker::create(QStringLiteral("w"), [](RunContext &) {})));
+    QString runNowError, enableError;
+    bool ranNow = true, enabled = true, added = true;
+    QStringList names;
+    std::thread other([&] {
+        ranNow = host.runNow(QStringLiteral("w"), &runNowError);
+        enabled = host.setWorkerEnabled(QStringLiteral("w"), false, &enableError);
+        host.setShutdownTimeout(1ms);
+        host.start();
+        added = host.addWorker(PeriodicWorker::create(QStringLiteral("x"), [](RunContext &) {}));
+        names = host.workerNames(); // readers are thread-safe
+    });
+    other.join();
+    QCOMPARE(names, QStringList{QStringLiteral("w")});
+    QVERIFY(!ranNow);
+    QVERIFY2(runNowError.contains(QLatin1String("Host::runNow: called from another thread")),
+             qPrintable(runNowError));
+    QVERIFY(!enabled);
+    QVERIFY(!added);
+    QVERIFY(host.shutdownTimeout() != 1ms);
+    QVERIFY(!host.isRunning());
+    QVERIFY(!host.hasWorker(QStringLiteral("x")));
+}
+
+void tst_Host::signalsForRunStartAndWorkers()
+{
+    auto host = std::make_unique<Host>();
+    qRegisterMetaType<RunRecord>();
+    QSignalSpy added(host.get(), &Host::workerAdded);
+    QSignalSpy removed(host.get(), &Host::workerRemoved);
+    QSignalSpy started(host.get(), &Host::runStarted);
+    QSignalSpy finished(host.get(), &Host::runFinished);
+    auto *worker = PeriodicWorker::create(QStringLiteral("often"), [](RunContext &) {});
+    worker->setInterval(50ms);
+    QVERIFY(host->addWorker(worker));
+    QCOMPARE(added.size(), 1);
+    QCOMPARE(added.first().first().toString(), QStringLiteral("often"));
+    host->start();
+    QTRY_VERIFY(finished.size() >= 2);
+    QVERIFY(started.size() >= finished.size());
+    const RunRecord first = started.first().first().value<RunRecord>();
+    QCOMPARE(first.worker, QStringLiteral("often"));
+    QCOMPARE(first.outcome, RunOutcome::Running);
+    QVERIFY(first.startedAt.isValid());
+    // The start and the end of one run carry the same run id.
+    QCOMPARE(finished.first().first().value<RunRecord>().runId, first.runId);
+    QVERIFY(host->removeWorker(QStringLiteral("often")));
+    QTRY_COMPARE(removed.size(), 1);
+    QCOMPARE(removed.first().first().toString(), QStringLiteral("often"));
     QVERIFY(stopHost(*host));
 }
 

@@ -103,6 +103,8 @@ private slots:
     void watchdogStopsWhileStoreWriterHangs();
     void nodeIdInUseIsRefused();
     void deadNodeRetention();
+    void killedNodeLeavesNoLeaseBehind();
+    void frozenNodeRecordsTheCommandsTrueEnd();
 
 private:
     QString writeConfig(const QString &name, const QByteArray &body,
@@ -966,17 +968,20 @@ command = ["sleep", "600"]
     for (const char *family :
          {"warden_runs_total", "warden_run_duration_seconds", "warden_run_start_lateness_seconds",
           "warden_last_success_timestamp_seconds", "warden_leases_held", "warden_up",
-          "warden_ticks_run_elsewhere_total"})
+          "warden_ticks_left_to_other_nodes_total"})
         QVERIFY2(typed.contains(QLatin1String(family)), family);
     QCOMPARE(values.value(QStringLiteral("warden_up")), 1.0);
     QVERIFY(values.value(
                 QStringLiteral("warden_runs_total{worker=\"ok\",outcome=\"succeeded\"}")) >= 2);
     QCOMPARE(values.value(QStringLiteral("warden_leases_held")), 1.0); // the leader's
     // Only locked workers have ticks another node may run; here, none did.
-    QVERIFY(values.contains(QStringLiteral("warden_ticks_run_elsewhere_total{worker=\"leader\"}")));
-    QCOMPARE(values.value(QStringLiteral("warden_ticks_run_elsewhere_total{worker=\"leader\"}")),
-             0.0);
-    QVERIFY(!values.contains(QStringLiteral("warden_ticks_run_elsewhere_total{worker=\"ok\"}")));
+    QVERIFY(values.contains(
+        QStringLiteral("warden_ticks_left_to_other_nodes_total{worker=\"leader\"}")));
+    QCOMPARE(
+        values.value(QStringLiteral("warden_ticks_left_to_other_nodes_total{worker=\"leader\"}")),
+        0.0);
+    QVERIFY(
+        !values.contains(QStringLiteral("warden_ticks_left_to_other_nodes_total{worker=\"ok\"}")));
     const double count =
         values.value(QStringLiteral("warden_run_duration_seconds_count{worker=\"ok\"}"));
     QVERIFY(count >= 2);
@@ -1184,6 +1189,104 @@ command = ["true"]
     QCOMPARE(audit.value().first().action, QStringLiteral("forget-node"));
     QCOMPARE(audit.value().first().target, QStringLiteral("gone"));
     QCOMPARE(audit.value().first().user, QStringLiteral("warden"));
+    node.signal(SIGTERM);
+    QVERIFY(node.waitForExit(15000));
+}
+
+void tst_HeadlessRun::killedNodeLeavesNoLeaseBehind()
+{
+    // A per-run lock is not kept after its run: a node killed after the hourly run leaves
+    // nothing that blocks a run now for the rest of the hour. A run now that finds the lock
+    // held is recorded as missed, with the holder.
+    const QByteArray workers = R"(
+[locks]
+ttl = "3s"
+
+[workers.hourly]
+type = "command"
+every = "1h"
+lock = true
+command = ["true"]
+)";
+    writeNodeConfigs(QByteArrayLiteral("nohold.db"), workers);
+    auto a = std::make_unique<Node>(
+        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-a.toml"))});
+    QVERIFY2(a->waitForLog("running 1 workers"), a->log().constData());
+    auto db = openDatabase(dbUrl(QStringLiteral("nohold.db")));
+    QVERIFY(db);
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRuns(*db, QStringLiteral("hourly")).size(), 1, 10000);
+    auto b = std::make_unique<Node>(
+        QStringList{QStringLiteral("--config"), m_dir.filePath(QStringLiteral("node-b.toml"))});
+    QVERIFY2(b->waitForLog("running 1 workers"), b->log().constData());
+    a->signal(SIGKILL);
+    QVERIFY(a->waitForExit(5000));
+    const auto leases = db->lockManager()->leases();
+    QVERIFY(leases.isOk());
+    for (const Warden::Lease &lease : leases.value()) {
+        if (lease.name == QLatin1String("hourly"))
+            QVERIFY2(lease.holder.isEmpty() ||
+                         lease.expiresAt <= QDateTime::currentDateTimeUtc().addSecs(3),
+                     qPrintable(lease.expiresAt.toString(Qt::ISODateWithMs)));
+    }
+    const QString config = m_dir.filePath(QStringLiteral("node-b.toml"));
+    // Refused (changing nothing) until node B has published its worker's status.
+    QTRY_VERIFY_WITH_TIMEOUT(run({QStringLiteral("trigger"), QStringLiteral("hourly"),
+                                  QStringLiteral("--config"), config})
+                                     .exitCode == 0,
+                             10000);
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRuns(*db, QStringLiteral("hourly")).size(), 2, 10000);
+    QCOMPARE(finishedRuns(*db, QStringLiteral("hourly")).first().node, QStringLiteral("node-b"));
+    QCOMPARE(finishedRuns(*db, QStringLiteral("hourly")).first().trigger,
+             Warden::RunTrigger::RunNow);
+
+    // Someone holds the lock: the run now is missed, and says who holds it.
+    const auto held = db->lockManager()->tryAcquire(
+        QStringLiteral("hourly"), QStringLiteral("maintenance"), std::chrono::seconds(60));
+    QCOMPARE(held.status, Warden::LockManager::Status::Acquired);
+    const auto again = run(
+        {QStringLiteral("trigger"), QStringLiteral("hourly"), QStringLiteral("--config"), config});
+    QVERIFY2(again.exitCode == 0, again.err.constData());
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRuns(*db, QStringLiteral("hourly")).size(), 3, 10000);
+    const Warden::RunRecord missed = finishedRuns(*db, QStringLiteral("hourly")).first();
+    QCOMPARE(missed.outcome, Warden::RunOutcome::Missed);
+    QVERIFY2(missed.error.contains(QLatin1String("held by maintenance")), qPrintable(missed.error));
+    QVERIFY(db->lockManager()->release(held.lease));
+    b->signal(SIGTERM);
+    QVERIFY(b->waitForExit(15000));
+}
+
+void tst_HeadlessRun::frozenNodeRecordsTheCommandsTrueEnd()
+{
+    // warden frozen (SIGSTOP of warden alone) during a leased command: the keeper ends the
+    // command at the lease's fence time; when warden resumes, the run is recorded with that
+    // end, not with the moment warden learnt of it.
+    const QString config = writeConfig(QStringLiteral("frozen"), R"(
+[locks]
+ttl = "3s"
+
+[workers.long]
+type = "command"
+every = "1h"
+lock = true
+shell = true
+command = "echo started; exec sleep 600"
+)");
+    Node node({QStringLiteral("--config"), config});
+    QVERIFY2(node.waitForLog("[long] started"), node.log().constData());
+    node.signal(SIGSTOP);
+    QTest::qWait(8000);
+    const QDateTime resumedAt = QDateTime::currentDateTimeUtc();
+    node.signal(SIGCONT);
+    auto db = openDatabase(dbUrl(QStringLiteral("frozen.db")));
+    QVERIFY(db);
+    QTRY_COMPARE_WITH_TIMEOUT(finishedRuns(*db, QStringLiteral("long")).size(), 1, 10000);
+    const Warden::RunRecord run = finishedRuns(*db, QStringLiteral("long")).first();
+    qInfo("run of %lld ms, recorded as ended %lld ms before warden resumed", run.durationMs(),
+          run.finishedAt.msecsTo(resumedAt));
+    QCOMPARE(run.outcome, Warden::RunOutcome::Cancelled);
+    QVERIFY2(run.durationMs() < 4000, qPrintable(QString::number(run.durationMs())));
+    QVERIFY2(run.finishedAt.msecsTo(resumedAt) > 4000,
+             qPrintable(run.finishedAt.toString(Qt::ISODateWithMs)));
     node.signal(SIGTERM);
     QVERIFY(node.waitForExit(15000));
 }

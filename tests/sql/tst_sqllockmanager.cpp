@@ -308,8 +308,8 @@ void tst_SqlLockManager::startRowWithTheLease()
     const QString name = QStringLiteral("report");
     Warden::RunRecord run = runOf("node-a", tick);
     run.trigger = Warden::RunTrigger::CatchUp;
-    const auto a = locks->tryAcquireForRun(name, QStringLiteral("node-a"), seconds(30), run,
-                                           Tick::OncePerTick);
+    const auto a =
+        locks->tryAcquireForRun(name, QStringLiteral("node-a"), seconds(30), run, Tick::once());
     QCOMPARE(a.status, Status::Acquired);
     QVERIFY(a.runRecorded);
     auto rows = rowsOf(run.runId);
@@ -322,15 +322,15 @@ void tst_SqlLockManager::startRowWithTheLease()
 
     // Busy: no lease, no row.
     const Warden::RunRecord loser = runOf("node-b", tick);
-    const auto b = locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), loser,
-                                           Tick::OncePerTick);
+    const auto b =
+        locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), loser, Tick::once());
     QCOMPARE(b.status, Status::Busy);
     QVERIFY(!b.runRecorded);
     QVERIFY(rowsOf(loser.runId).isEmpty());
 
     // The next tick on the same lease: renewed with its row.
     const Warden::RunRecord next = runOf("node-a", tick.addSecs(60));
-    const auto renewed = locks->renewForRun(a.lease, seconds(30), next, Tick::OncePerTick);
+    const auto renewed = locks->renewForRun(a.lease, seconds(30), next, Tick::once());
     QCOMPARE(renewed.status, Status::Acquired);
     QVERIFY(renewed.runRecorded);
     QCOMPARE(rowsOf(next.runId).size(), 1);
@@ -338,8 +338,8 @@ void tst_SqlLockManager::startRowWithTheLease()
 
     // A node whose tick comes late finds it run: nothing taken, and it says who ran it.
     const Warden::RunRecord late = runOf("node-b", tick.addSecs(60));
-    const auto refusedTick = locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30),
-                                                     late, Tick::OncePerTick);
+    const auto refusedTick =
+        locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), late, Tick::once());
     QCOMPARE(refusedTick.status, Status::Busy);
     QVERIFY(refusedTick.tickRanElsewhere);
     QCOMPARE(refusedTick.lease.holder, QStringLiteral("node-a"));
@@ -347,18 +347,17 @@ void tst_SqlLockManager::startRowWithTheLease()
     QVERIFY(rowsOf(late.runId).isEmpty());
     // ... and so does an older tick (a clock behind); run now and continuous runs do not ask.
     const Warden::RunRecord older = runOf("node-b", tick.addSecs(-60));
-    QVERIFY(locks
-                ->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), older,
-                                   Tick::OncePerTick)
-                .tickRanElsewhere);
+    QVERIFY(
+        locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), older, Tick::once())
+            .tickRanElsewhere);
     Warden::RunRecord byHand = runOf("node-b", tick.addSecs(60));
     byHand.trigger = Warden::RunTrigger::RunNow;
-    const auto manual = locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), byHand,
-                                                Tick::OncePerTick);
+    const auto manual =
+        locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), byHand, Tick::once());
     QCOMPARE(manual.status, Status::Acquired);
     QCOMPARE(manual.lease.fencingToken, ++token);
     const Warden::RunRecord loop = runOf("node-b", tick);
-    const auto continuous = locks->renewForRun(manual.lease, seconds(30), loop, Tick::Any);
+    const auto continuous = locks->renewForRun(manual.lease, seconds(30), loop, Tick::any());
     QCOMPARE(continuous.status, Status::Acquired);
     QVERIFY(continuous.runRecorded);
     QVERIFY(locks->release(continuous.lease));
@@ -371,7 +370,7 @@ void tst_SqlLockManager::startRowWithTheLease()
     }
     const Warden::RunRecord failing = runOf("node-b", tick.addSecs(120));
     const auto refused =
-        locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), failing, Tick::Any);
+        locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), failing, Tick::any());
     QCOMPARE(refused.status, Status::Error);
     QVERIFY2(refused.error.contains(QLatin1String("cannot record the run's start")),
              qPrintable(refused.error));
@@ -386,8 +385,8 @@ void tst_SqlLockManager::startRowWithTheLease()
     QCOMPARE(leases.value().first().fencingToken, token);
     QVERIFY(rowsOf(failing.runId).isEmpty());
     // And the connection is usable afterwards (no transaction left open).
-    const auto after = locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), failing,
-                                               Tick::OncePerTick);
+    const auto after =
+        locks->tryAcquireForRun(name, QStringLiteral("node-b"), seconds(30), failing, Tick::once());
     QCOMPARE(after.status, Status::Acquired);
     QCOMPARE(after.lease.fencingToken, token + 1);
     QCOMPARE(rowsOf(failing.runId).size(), 1);

@@ -35,7 +35,10 @@ class HostPrivate;
 
     The Host object lives in the thread that created it (for example the GUI thread) and
     never blocks it: start() and stop() return at once; started() and stopped() follow.
-    Its members are called from that thread.
+    Its members are called from that thread: those that change the host (the setters,
+    addWorker(), removeWorker(), start(), stop(), setEnabled(), setWorkerEnabled(),
+    pauseWorker(), runNow()) refuse any other thread with a warning (and false where they
+    return a result). snapshot(), hasWorker() and workerNames() may be called from any thread.
 */
 class WARDEN_CORE_EXPORT Host : public QObject
 {
@@ -97,6 +100,16 @@ public:
         when it was created in another thread.
     */
     bool addWorker(Worker *worker, QString *error = nullptr);
+    /*!
+        addWorker() for a worker held in a std::unique_ptr: the host takes it over in every
+        case (a refused worker is deleted), so no pointer to it is left behind. Never delete
+        a worker the host owns (not even with deleteLater()): that stops the process with a
+        message; use removeWorker().
+    */
+    bool addWorker(std::unique_ptr<Worker> worker, QString *error = nullptr)
+    {
+        return addWorker(worker.release(), error);
+    }
     //! Stops the worker (its run gets the stop token) and deletes it once stopped.
     bool removeWorker(const QString &name, QString *error = nullptr);
     bool hasWorker(const QString &name) const;
@@ -130,7 +143,18 @@ Q_SIGNALS:
     void stopped();
     void enabledChanged(bool enabled);
     void workerStateChanged(const QString &worker, Warden::WorkerState state);
+    /*!
+        A run began its work (after its lease, if any, was taken): \a run as the ledger's
+        start row has it (outcome running, its run id, trigger, scheduled and actual start).
+        Every run that starts ends with runFinished() or runAbandoned(). Ticks that did not
+        run here (another node ran them) emit neither.
+    */
+    void runStarted(const Warden::RunRecord &run);
     void runFinished(const Warden::RunRecord &run);
+    //! addWorker() accepted \a worker.
+    void workerAdded(const QString &worker);
+    //! A worker that removeWorker() stopped has been deleted.
+    void workerRemoved(const QString &worker);
     //! A run did not stop within the shutdown timeout and was recorded as abandoned.
     void runAbandoned(const Warden::RunRecord &run);
 

@@ -59,12 +59,27 @@ public:
     };
     Q_ENUM(Status)
 
-    //! tryAcquireForRun(), renewForRun(): whether the run's tick may run only once.
-    enum class Tick {
-        OncePerTick, //!< a scheduled run: nothing is taken when its tick already ran
-        Any,         //!< a run that is not a tick of a schedule (continuous, run now)
+    /*!
+        tryAcquireForRun(), renewForRun(): whether the run is a tick that may run only once in
+        the cluster, and how close another run's scheduled time must be to count as the same
+        tick.
+    */
+    struct Tick
+    {
+        //! Not a tick of a schedule (a continuous worker's run, run now): no check.
+        static Tick any() { return Tick{-1}; }
+        /*!
+            A tick of a schedule: nothing is taken when the ledger has a run of the same
+            worker scheduled at or after the tick's time less \a window (half the interval
+            for a fixed delay, whose ticks differ a little from node to node).
+        */
+        static Tick once(std::chrono::milliseconds window = std::chrono::milliseconds(0))
+        {
+            return Tick{window.count() < 0 ? 0 : window.count()};
+        }
+        bool isChecked() const { return windowMs >= 0; }
+        qint64 windowMs = -1;
     };
-    Q_ENUM(Tick)
 
     struct Attempt
     {

@@ -104,7 +104,11 @@ struct WARDEN_CORE_EXPORT WorkerStatus
     qint64 lastLatenessMs = -1;
     qint64 runCount = 0;
     qint64 failureCount = 0;
-    //! Ticks another node ran (the lock was held there): not runs of this node.
+    /*!
+        Ticks this node left to another: the lock was held elsewhere (by the node that ran
+        the tick, or that still ran an earlier run or was dying), or the ledger had the tick
+        run already. Not runs of this node.
+    */
     qint64 skipCount = 0;
     qint64 misfireCount = 0;
     QString lastError;

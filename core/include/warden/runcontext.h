@@ -127,6 +127,14 @@ public:
     */
     void fail(const QString &error);
     bool hasFailed() const { return m_failed; }
+    /*!
+        For work done in another process: when it really ended, on the monotonic clock. The
+        run's end is recorded at that moment rather than when doWork() returns, which differs
+        when this process was frozen meanwhile (a command ended by its keeper at the lease's
+        fence time while warden was stopped).
+    */
+    void setWorkEndedAt(std::chrono::steady_clock::time_point at) { m_workEndedAt = at; }
+    std::chrono::steady_clock::time_point workEndedAt() const { return m_workEndedAt; }
     const QString &errorString() const { return m_error; }
 
     void log(QtMsgType level, const QString &message) const;
@@ -145,6 +153,7 @@ private:
     bool m_failed = false;
     QString m_error;
     LogSink m_sink;
+    std::chrono::steady_clock::time_point m_workEndedAt{};
 };
 
 } // namespace Warden

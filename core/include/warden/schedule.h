@@ -66,6 +66,11 @@ public:
 
     std::chrono::milliseconds interval() const { return m_interval; }
     std::chrono::milliseconds initialDelay() const { return m_initialDelay; }
+    /*!
+        False for an interval that is not positive or an initial delay that is negative: it
+        never fires, and a PeriodicWorker refuses it.
+    */
+    bool isValid() const { return m_interval.count() > 0 && m_initialDelay.count() >= 0; }
     Mode mode() const { return m_mode; }
 
     //! The instant the grid is anchored at (the first fire time); defaults to the epoch.
