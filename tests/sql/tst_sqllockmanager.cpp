@@ -240,6 +240,9 @@ void tst_SqlLockManager::skewedNodeClock()
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert(QStringLiteral("LD_PRELOAD"), QStringLiteral(WARDEN_CLOCKSHIFT_PATH));
         env.insert(QStringLiteral("WARDEN_TEST_CLOCK_OFFSET_S"), QString::number(offsetSeconds));
+        // Under AddressSanitizer the preloaded shim comes before the ASan runtime.
+        env.insert(QStringLiteral("ASAN_OPTIONS"), env.value(QStringLiteral("ASAN_OPTIONS")) +
+                                                       QStringLiteral(":verify_asan_link_order=0"));
         p.setProcessEnvironment(env);
         p.start(QStringLiteral(WARDEN_TESTNODE_PATH),
                 QStringList{QStringLiteral("probe"), QStringLiteral("--url"), url} + args);
