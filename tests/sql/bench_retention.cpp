@@ -164,7 +164,7 @@ int main(int argc, char **argv)
         return at > 0 && at + 1 < args.size() ? args.at(at + 1).toLongLong() : fallback;
     };
     const int workers = int(option("--workers", 1000));
-    const int seconds = int(option("--seconds", 300));
+    const int seconds = int(option("--seconds", 600));
     const qint64 cap = option("--cap", 30000);
     const qint64 prefillRows = option("--prefill", 300000);
     QTemporaryDir dir;
