@@ -457,16 +457,12 @@ void PeriodicWorkerPrivate::dispatch(SteadyClock::time_point scheduled,
                 record.startedAt = wallNow();
                 startRow = &record;
             }
+            // A lease kept since the last tick: only where no start rows go with leases (no
+            // hold is taken then, see holdUntil).
             if (held.isValid())
-                attempt = startRow
-                              ? rt->lockManager->renewForRun(held, rt->leaseTtl, *startRow, tick)
-                              : rt->lockManager->renew(held, rt->leaseTtl);
-            if (attempt.tickRanElsewhere) {
-                // Still ours until it expires: let it go, the tick is done.
-                rt->keeper->release(held);
-            } else if (attempt.status != LockManager::Status::Acquired) {
+                attempt = rt->lockManager->renew(held, rt->leaseTtl);
+            if (attempt.status != LockManager::Status::Acquired)
                 attempt = rt->keeper->acquire(lock, &sentAt, startRow, tick);
-            }
             startRecorded = attempt.runRecorded;
             if (attempt.status != LockManager::Status::Acquired) {
                 if (attempt.tickRanElsewhere)
